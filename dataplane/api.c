@@ -78,7 +78,7 @@ dp_api_wg_find(const char *name)
 static uint32_t
 local_nh(void)
 {
-	return dp_nh_make(DP_NH_LOCAL, 0);
+	return dp_nh_make(DP_NH_LOCAL, DP_LOCAL_ADDRESS);
 }
 
 /* Add the /32 or /128 of addr as local, and its prefix with nh_prefix. */
@@ -464,7 +464,7 @@ dp_api_route_add(const struct dp_api_route *r, char *err, size_t errlen)
 		break;
 	}
 	case DP_ROUTE_EXCEPTION:
-		nh = local_nh();
+		nh = dp_nh_make(DP_NH_LOCAL, DP_LOCAL_EXCEPTION);
 		break;
 	case DP_ROUTE_DROP:
 	default:

@@ -51,7 +51,7 @@ endpoint_json(const struct dp_endpoint *ep)
 static json_t *
 lcore_stats_json(const struct dp_lcore_stats *s, json_t *drops)
 {
-	json_t *o = json_pack("{sI sI sI sI sI sI sI sI sI sI sI sI sI sI}", "rx_packets",
+	json_t *o = json_pack("{sI sI sI sI sI sI sI sI sI sI sI sI sI sI sI sI}", "rx_packets",
 			      (json_int_t)s->rx_pkts, "rx_bytes", (json_int_t)s->rx_bytes,
 			      "tx_packets", (json_int_t)s->tx_pkts, "tx_bytes",
 			      (json_int_t)s->tx_bytes, "forwarded", (json_int_t)s->forwarded,
@@ -60,7 +60,9 @@ lcore_stats_json(const struct dp_lcore_stats *s, json_t *drops)
 			      "handoff_in", (json_int_t)s->handoff_in, "to_main",
 			      (json_int_t)s->to_main, "handshakes_rx", (json_int_t)s->handshakes_rx,
 			      "handshakes_tx", (json_int_t)s->handshakes_tx, "cookies_tx",
-			      (json_int_t)s->cookies_tx, "icmp_tx", (json_int_t)s->icmp_tx);
+			      (json_int_t)s->cookies_tx, "icmp_tx", (json_int_t)s->icmp_tx,
+			      "exception_up", (json_int_t)s->exception_up, "exception_down",
+			      (json_int_t)s->exception_down);
 
 	for (unsigned d = 0; d < DP_DROP_MAX; d++) {
 		json_t *cur = json_object_get(drops, dp_drop_names[d]);

@@ -70,6 +70,8 @@ struct dp_lcore_stats {
 	uint64_t handshakes_tx;
 	uint64_t cookies_tx;
 	uint64_t icmp_tx;
+	uint64_t exception_up;        /* sent to the host kernel */
+	uint64_t exception_down;      /* received from the host kernel */
 	uint64_t loops;
 	uint64_t drops[DP_DROP_MAX];
 } __rte_cache_aligned;

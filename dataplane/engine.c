@@ -15,6 +15,7 @@
 #include <sodium.h>
 
 #include "engine_sock.h"
+#include "exception.h"
 #include "fib.h"
 #include "fwd.h"
 #include "icmp.h"
@@ -106,6 +107,18 @@ handoff_in(struct dp_lcore *lc)
 	if (ndec > 0)
 		wg_decrypt_burst(lc, dec, ndec);
 	wg_encrypt_flush(lc);
+}
+
+void
+dp_worker_events_drain(struct dp_lcore *lc)
+{
+	if (!lc->is_main && rte_ring_count(lc->events) > 0) {
+		struct dp_event ev[64];
+		unsigned n = rte_ring_dequeue_burst_elem(lc->events, ev, sizeof(ev[0]), 64, NULL);
+
+		for (unsigned i = 0; i < n; i++)
+			wg_worker_event(lc, &ev[i]);
+	}
 }
 
 static void
@@ -238,6 +251,7 @@ dp_main_loop(struct dp_engine *e)
 
 		main_events_in(lc);
 		main_ring_in(lc);
+		dp_exception_poll(lc);
 		wg_timers_run(lc, now);
 		dp_neigh_timer(e->neigh, now);
 		wg_kp_reclaim(e, false);
@@ -346,11 +360,11 @@ ports_init(struct dp_engine *e, char *err, size_t errlen)
 	}
 	e->exception_port = -1;
 	if (e->cfg.exception_tap[0] != '\0') {
-		/* refused rather than half done: the TAP's ARP/ND proxying and
-		 * routing back from the host are not written yet */
-		snprintf(err, errlen, "[exception] tap: the exception path is not available in "
-				      "this version of gate44-dp");
-		return -ENOTSUP;
+		rc = dp_port_open_tap(&e->ports[e->n_ports], (uint16_t)e->n_ports,
+				      e->cfg.exception_tap, e->mp, e->n_workers, err, errlen);
+		if (rc != 0)
+			return rc;
+		e->exception_port = (int)e->n_ports++;
 	}
 	/* rx queues of the NIC ports go round-robin to the workers; the TAP is
 	 * the main lcore's */
@@ -416,6 +430,8 @@ dp_engine_init(struct dp_engine *e, char *err, size_t errlen)
 		return -ENOMEM;
 	}
 	rc = ports_init(e, err, errlen);
+	if (rc == 0)
+		rc = dp_exception_init(e, err, errlen);
 	if (rc != 0)
 		return rc;
 	e->neigh = dp_neigh_create("g44neigh", 1u << 14, (int)rte_socket_id(), e->ports,

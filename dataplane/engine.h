@@ -135,6 +135,8 @@ void dp_engine_fini(struct dp_engine *e);
 void dp_engine_stop(void);
 
 int dp_worker_loop(void *arg);   /* arg: struct dp_lcore * */
+/* Apply the events the main lcore has posted to this worker so far. */
+void dp_worker_events_drain(struct dp_lcore *lc);
 int dp_main_loop(struct dp_engine *e);
 
 /* Transmit m on port through lc's tx buffer (buffered, drained by the loop). */

@@ -42,6 +42,9 @@ enum dp_nh_kind {
 	((((uint32_t)(kind)&DP_NH_KIND_MASK) << DP_NH_KIND_SHIFT) | \
 	 ((uint32_t)(index)&DP_NH_INDEX_MASK))
 
+/* DP_NH_LOCAL indices: one of the POP's addresses, or a route to the host */
+enum { DP_LOCAL_ADDRESS = 0, DP_LOCAL_EXCEPTION = 1 };
+
 /* index must be <= DP_NH_INDEX_MAX: higher bits are cut off. */
 static inline uint32_t
 dp_nh_make(unsigned int kind, uint32_t index)

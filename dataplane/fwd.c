@@ -78,9 +78,8 @@ ip_dst(struct rte_mbuf *m, int family)
 				 : p + offsetof(struct rte_ipv6_hdr, dst_addr);
 }
 
-/* Is this IPv6 packet ND (ICMPv6 133..137, no extension headers)? */
-static inline bool
-is_nd(struct rte_mbuf *m)
+bool
+dp_is_nd(struct rte_mbuf *m)
 {
 	const struct rte_ipv6_hdr *ip6 = rte_pktmbuf_mtod(m, const struct rte_ipv6_hdr *);
 	const uint8_t *icmp = (const uint8_t *)(ip6 + 1);
@@ -139,7 +138,7 @@ dp_rx_process(struct dp_lcore *lc, uint16_t port, struct rte_mbuf **pkts, unsign
 			continue;
 		}
 		meta->family = (uint8_t)fam;
-		if (fam == AF_INET6 && is_nd(m)) {
+		if (fam == AF_INET6 && dp_is_nd(m)) {
 			rte_pktmbuf_prepend(m, sizeof(*eth)); /* ND wants its frame */
 			meta->l2 = 1;
 			meta->reason = DP_CTL_L2;
@@ -273,7 +272,9 @@ dp_route(struct dp_lcore *lc, struct rte_mbuf **pkts, unsigned n, bool from_tunn
 
 		meta->nh = nh[i];
 		if (dp_nh_kind(nh[i]) == DP_NH_LOCAL) {
-			int wg = from_tunnel ? -1 : wg_classify(m, fam);
+			int wg = from_tunnel || dp_nh_index(nh[i]) != DP_LOCAL_ADDRESS
+					 ? -1
+					 : wg_classify(m, fam);
 			const uint8_t *msg;
 
 			if (wg == -2) {
@@ -374,6 +375,7 @@ dp_output(struct dp_lcore *lc, struct rte_mbuf *m, uint32_t nh, int family, cons
 		out_l2(lc, m, (uint16_t)idx, family, dst);
 		return;
 	case DP_NH_LOCAL:
+		dp_meta(m)->nh = nh;
 		dp_meta(m)->reason = DP_CTL_LOCAL;
 		dp_meta(m)->family = (uint8_t)family;
 		dp_to_main(lc, m, DP_ACT_CONTROL);

@@ -29,5 +29,8 @@ void dp_handoff(struct dp_lcore *lc, unsigned w, struct rte_mbuf *m, enum dp_act
  * at the data start (AF_INET/AF_INET6/0) after checking its header and
  * trimming link padding; 0 when malformed. */
 int dp_ip_check(struct rte_mbuf *m);
+/* Is this IPv6 packet (data at the IP header) ND: ICMPv6 133..137 with no
+ * extension headers? */
+bool dp_is_nd(struct rte_mbuf *m);
 
 #endif /* GATE44_FWD_H */

@@ -11,6 +11,7 @@
 
 #include "fib.h"
 #include "fwd.h"
+#include "exception.h"
 #include "icmp.h"
 #include "neigh.h"
 
@@ -208,6 +209,20 @@ drop:
 	rte_pktmbuf_free(orig);
 }
 
+static bool
+is_echo_request(struct rte_mbuf *m)
+{
+	const uint8_t *p = rte_pktmbuf_mtod(m, const uint8_t *);
+	uint32_t len = rte_pktmbuf_data_len(m);
+
+	if ((p[0] >> 4) == 4) {
+		uint32_t ihl = (uint32_t)(p[0] & 0xf) * 4;
+
+		return p[9] == IPPROTO_ICMP && len >= ihl + 8 && p[ihl] == RTE_IP_ICMP_ECHO_REQUEST;
+	}
+	return len >= 48 && p[6] == IPPROTO_ICMPV6 && p[40] == ICMP6_TYPE_ECHO_REQ;
+}
+
 /* Echo request to one of our addresses: turn it around in place. */
 static void
 echo_reply(struct dp_lcore *lc, struct rte_mbuf *m, int family)
@@ -292,7 +307,12 @@ dp_icmp_control(struct dp_lcore *lc, struct rte_mbuf *m)
 	}
 	case DP_CTL_LOCAL:
 	default:
-		echo_reply(lc, m, meta->family);
+		/* a route to the host (exception = yes), or not an echo request
+		 * to one of our addresses: the kernel's */
+		if (dp_nh_index(meta->nh) == DP_LOCAL_EXCEPTION || !is_echo_request(m))
+			dp_exception_send(lc, m);
+		else
+			echo_reply(lc, m, meta->family);
 		return;
 	}
 }

@@ -182,7 +182,9 @@ dp_port_open_tap(struct dp_port *p, uint16_t index, const char *ifname, struct r
 	p->is_exception = true;
 	snprintf(p->name, sizeof(p->name), "%s", ifname);
 	p->mtu = 1500;
-	p->nb_rxq = 1;
+	/* net_tap wants as many rx as tx queues; the kernel spreads flows over
+	 * them, so the main lcore polls them all */
+	p->nb_rxq = (uint16_t)(nb_workers + 1);
 	snprintf(devargs, sizeof(devargs), "net_tap_%s,iface=%s", ifname, ifname);
 	rc = find_or_probe(devargs, 1, &p->port_id, err, errlen);
 	if (rc != 0)

@@ -165,8 +165,13 @@ wg_decrypt_burst(struct dp_lcore *lc, struct rte_mbuf **pkts, unsigned n)
 			continue;
 		}
 		if (kp != p->current && kp != p->previous && kp != p->next) {
-			dp_drop(lc, m, DP_DROP_WG_UNKNOWN_INDEX);
-			continue;
+			/* a keypair the main lcore just made: its event may still be
+			 * in our ring (the peer answers faster than we poll) */
+			dp_worker_events_drain(lc);
+			if (kp != p->current && kp != p->previous && kp != p->next) {
+				dp_drop(lc, m, DP_DROP_WG_UNKNOWN_INDEX);
+				continue;
+			}
 		}
 		if (now - kp->birth_ns >= (uint64_t)WG_REJECT_AFTER_TIME_S * 1000000000ULL) {
 			dp_drop(lc, m, DP_DROP_WG_KEY_EXPIRED);

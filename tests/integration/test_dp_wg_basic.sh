@@ -95,6 +95,8 @@ sleep 1
 read -r crx ctx < <(wg_transfer "$U1" "$W1" "$POP_PUB")
 erx=$(dp_peer "$P1" rx_bytes)
 etx=$(dp_peer "$P1" tx_bytes)
+[[ $erx == "$ctx" && $etx == "$crx" ]] ||
+	itest_log "mismatch; engine drops: $(dp_sock '{"cmd":"stats"}' | jq -c '.result.drops | with_entries(select(.value > 0))')"
 expect_eq "engine rx bytes == client tx bytes" "$erx" "$ctx"
 expect_eq "engine tx bytes == client rx bytes" "$etx" "$crx"
 
