@@ -203,14 +203,7 @@ from_kernel(struct dp_lcore *lc, const struct dp_port *p, struct rte_mbuf *m)
 	dst = rte_pktmbuf_mtod(m, const uint8_t *) +
 	      (fam == AF_INET ? offsetof(struct rte_ipv4_hdr, dst_addr)
 			      : offsetof(struct rte_ipv6_hdr, dst_addr));
-	if (fam == AF_INET) {
-		uint32_t a;
-
-		memcpy(&a, dst, 4);
-		nh = dp_fib_lookup4(dp_eng->fib, rte_be_to_cpu_32(a));
-	} else {
-		dp_fib_lookup6_bulk(dp_eng->fib, (const uint8_t(*)[16])dst, &nh, 1);
-	}
+	nh = dp_fib_lookup(dp_eng->fib, fam, dst);
 	if (dp_nh_kind(nh) == DP_NH_LOCAL) {
 		dp_drop(lc, m, DP_DROP_EXCEPTION_DOWN); /* to ourselves: the kernel's own business */
 		return;

@@ -15,6 +15,9 @@
 
 #include <stdint.h>
 
+#include <rte_byteorder.h>
+#include <string.h>
+
 struct rte_rcu_qsbr;
 
 /*
@@ -183,6 +186,19 @@ dp_fib_lookup6(const struct dp_fib *fib, const uint8_t ip[16])
 
 	dp_fib_lookup6_bulk(fib, (const uint8_t(*)[16])ip, &nh, 1);
 	return nh;
+}
+
+/* One address of either family, network order (IPv4 in the first 4 bytes). */
+static inline uint32_t
+dp_fib_lookup(const struct dp_fib *fib, int family, const uint8_t *addr)
+{
+	if (family == AF_INET) {
+		uint32_t a;
+
+		memcpy(&a, addr, 4);
+		return dp_fib_lookup4(fib, rte_be_to_cpu_32(a));
+	}
+	return dp_fib_lookup6(fib, addr);
 }
 
 #endif /* GATE44_FIB_H */

@@ -77,26 +77,11 @@ pick_src(const struct dp_meta *meta, int family, uint8_t out[16])
 	return false;
 }
 
-static uint32_t
-route(int family, const uint8_t *dst)
-{
-	uint32_t nh;
-
-	if (family == AF_INET) {
-		uint32_t a;
-
-		memcpy(&a, dst, 4);
-		return dp_fib_lookup4(dp_eng->fib, rte_be_to_cpu_32(a));
-	}
-	dp_fib_lookup6_bulk(dp_eng->fib, (const uint8_t(*)[16])dst, &nh, 1);
-	return nh;
-}
-
 /* Send a locally originated IP packet (data at the IP header). */
 static void
 send_local(struct dp_lcore *lc, struct rte_mbuf *m, int family, const uint8_t *dst)
 {
-	uint32_t nh = route(family, dst);
+	uint32_t nh = dp_fib_lookup(dp_eng->fib, family, dst);
 
 	if (dp_nh_kind(nh) == DP_NH_LOCAL || dp_nh_kind(nh) == DP_NH_DROP) {
 		dp_drop(lc, m, DP_DROP_IP_NO_ROUTE);

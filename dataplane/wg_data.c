@@ -239,16 +239,7 @@ wg_decrypt_burst(struct dp_lcore *lc, struct rte_mbuf **pkts, unsigned n)
 		src = rte_pktmbuf_mtod(m, const uint8_t *) +
 		      (fam == AF_INET ? offsetof(struct rte_ipv4_hdr, src_addr)
 				      : offsetof(struct rte_ipv6_hdr, src_addr));
-		if (fam == AF_INET) {
-			uint32_t a;
-
-			memcpy(&a, src, 4);
-			allowed_nh = dp_fib_lookup4(dp_eng->wg[p->wg_if].allowed,
-						    rte_be_to_cpu_32(a));
-		} else {
-			dp_fib_lookup6_bulk(dp_eng->wg[p->wg_if].allowed,
-					    (const uint8_t(*)[16])src, &allowed_nh, 1);
-		}
+		allowed_nh = dp_fib_lookup(dp_eng->wg[p->wg_if].allowed, fam, src);
 		if (allowed_nh != dp_nh_make(DP_NH_PEER, p->id)) {
 			dp_drop(lc, m, DP_DROP_WG_ALLOWED_IPS);
 			continue;
@@ -304,25 +295,10 @@ src_addr_for(uint16_t port, int family, const uint8_t *dst)
 	return first;
 }
 
-static uint32_t
-route_outer(const struct dp_endpoint *ep)
-{
-	if (ep->family == AF_INET) {
-		uint32_t a;
-
-		memcpy(&a, ep->addr, 4);
-		return dp_fib_lookup4(dp_eng->fib, rte_be_to_cpu_32(a));
-	}
-	uint32_t nh;
-
-	dp_fib_lookup6_bulk(dp_eng->fib, (const uint8_t(*)[16])ep->addr, &nh, 1);
-	return nh;
-}
-
 void
 wg_send_udp(struct dp_lcore *lc, struct rte_mbuf *m, uint16_t wg_if, const struct dp_endpoint *ep)
 {
-	uint32_t nh = route_outer(ep);
+	uint32_t nh = dp_fib_lookup(dp_eng->fib, ep->family, ep->addr);
 	uint16_t port;
 	const uint8_t *src;
 	const uint8_t *gw = ep->addr;
