@@ -107,6 +107,7 @@ dp_api_stats_json(void)
 	json_object_set_new(root, "ports", ports);
 	json_object_set_new(root, "drops", drops);
 	json_object_set_new(root, "peers", json_integer(dp_eng->n_peers));
+	json_object_set_new(root, "instance", json_integer((json_int_t)dp_eng->instance));
 	json_object_set_new(root, "mbufs_in_use",
 			    json_integer(rte_mempool_in_use_count(dp_eng->mp)));
 	json_object_set_new(root, "mbufs_total", json_integer(dp_eng->mp->size));

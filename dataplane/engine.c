@@ -408,6 +408,8 @@ dp_engine_init(struct dp_engine *e, char *err, size_t errlen)
 
 	dp_eng = e;
 	e->tsc_hz = rte_get_tsc_hz();
+	randombytes_buf(&e->instance, sizeof(e->instance));
+	e->instance >>= 11; /* exact in a JSON number (53 bits) */
 	e->burst = RTE_MIN(e->cfg.burst, (unsigned)DP_MAX_BURST);
 	rc = lcores_init(e, err, errlen);
 	if (rc != 0)

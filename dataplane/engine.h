@@ -110,6 +110,7 @@ struct dp_engine {
 	struct rte_rcu_qsbr *qs;
 
 	uint64_t tsc_hz;
+	uint64_t instance;            /* random per start: counters restart with it */
 	uint64_t under_load_until_ns; /* handshake queue busy: demand cookies */
 	atomic_bool quit;
 };

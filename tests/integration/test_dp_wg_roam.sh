@@ -114,6 +114,9 @@ expect_ge "bad types counted" "$(dp_drop wg_bad_type)" $((bad0 + 2))
 expect_ge "unknown receiver index counted" "$(dp_drop wg_unknown_index)" $((idx0 + 2))
 expect_true "still forwarding after garbage" ping_ok "$U1" 198.51.100.2 3
 expect_true "engine answers its socket" dp_alive
+# every mbuf of all that traffic and garbage is back in the pool
+sleep 0.5
+expect_eq "no mbuf leaked" "$(dp_sock '{"cmd":"stats"}' | jq '.result.mbufs_in_use')" 0
 
 bg_stop dp
 itest_pass
