@@ -17,10 +17,11 @@ dp_drop() {
 	dp_sock '{"cmd":"stats"}' | jq -r --arg n "$1" '.result.drops[$n]'
 }
 
-# dp_peer PUBKEY FIELD: a field of the engine's view of a peer on wg0
+# dp_peer PUBKEY FIELD: a field of the engine's view of a peer on
+# ${DP_WGIF:-wg0}
 dp_peer() {
-	dp_sock "$(printf '{"cmd":"peer.get","interface":"wg0","public_key":"%s"}' "$1")" |
-		jq -r --arg f "$2" '.result[$f]'
+	dp_sock "$(printf '{"cmd":"peer.get","interface":"%s","public_key":"%s"}' \
+		"${DP_WGIF:-wg0}" "$1")" | jq -r --arg f "$2" '.result[$f]'
 }
 
 # dp_conf_base FILE WORKERS [EAL_LCORES]: write the [eal] and [engine]

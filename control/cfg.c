@@ -1,0 +1,415 @@
+/*
+ * cfg.c — gate44-control's configuration file (see cfg.h). Main thread.
+ */
+#include <ctype.h>
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <arpa/inet.h>
+#include <sodium.h>
+
+#include "cfg.h"
+
+enum { SEC_NONE, SEC_CONTROL, SEC_IF, SEC_POOL };
+
+static int
+bad(char *err, size_t errlen, const char *name, unsigned line, const char *fmt, ...)
+	__attribute__((format(printf, 5, 6)));
+
+static int
+bad(char *err, size_t errlen, const char *name, unsigned line, const char *fmt, ...)
+{
+	char msg[384];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	if (line)
+		snprintf(err, errlen, "%s:%u: %s", name, line, msg);
+	else
+		snprintf(err, errlen, "%s: %s", name, msg);
+	return -EINVAL;
+}
+
+static char *
+trim(char *s)
+{
+	char *e;
+
+	while (isspace((unsigned char)*s))
+		s++;
+	e = s + strlen(s);
+	while (e > s && isspace((unsigned char)e[-1]))
+		*--e = '\0';
+	return s;
+}
+
+int
+ctl_prefix_parse(const char *s, struct ctl_cfg_prefix *p)
+{
+	char buf[64], *slash, *end;
+	unsigned long len;
+	unsigned max;
+
+	if (strlen(s) >= sizeof(buf))
+		return -EINVAL;
+	strcpy(buf, s);
+	slash = strchr(buf, '/');
+	if (slash == NULL)
+		return -EINVAL;
+	*slash = '\0';
+	memset(p, 0, sizeof(*p));
+	if (inet_pton(AF_INET, buf, p->addr) == 1)
+		p->family = AF_INET;
+	else if (inet_pton(AF_INET6, buf, p->addr) == 1)
+		p->family = AF_INET6;
+	else
+		return -EINVAL;
+	max = p->family == AF_INET ? 32 : 128;
+	if (!isdigit((unsigned char)slash[1]))
+		return -EINVAL;
+	errno = 0;
+	len = strtoul(slash + 1, &end, 10);
+	if (errno || *end != '\0' || len > max)
+		return -EINVAL;
+	p->plen = (uint8_t)len;
+	for (unsigned b = p->plen; b < max; b++)
+		if (p->addr[b / 8] & (0x80 >> (b % 8)))
+			return -EINVAL;
+	return 0;
+}
+
+void
+ctl_prefix_format(const struct ctl_cfg_prefix *p, char *buf, size_t len)
+{
+	char a[INET6_ADDRSTRLEN];
+
+	if (inet_ntop(p->family, p->addr, a, sizeof(a)) == NULL)
+		snprintf(buf, len, "?");
+	else
+		snprintf(buf, len, "%s/%u", a, p->plen);
+}
+
+static int
+parse_uint(const char *v, unsigned min, unsigned max, unsigned *out)
+{
+	char *end;
+	unsigned long x;
+
+	if (!isdigit((unsigned char)*v))
+		return -EINVAL;
+	errno = 0;
+	x = strtoul(v, &end, 10);
+	if (errno || *end != '\0' || x < min || x > max)
+		return -EINVAL;
+	*out = (unsigned)x;
+	return 0;
+}
+
+static int
+copy(char *dst, size_t size, const char *v)
+{
+	if (strlen(v) >= size)
+		return -EINVAL;
+	strcpy(dst, v);
+	return 0;
+}
+
+static int
+read_key_file(const char *path, uint8_t key[32])
+{
+	char buf[128];
+	size_t n, klen;
+	FILE *f = fopen(path, "r");
+
+	if (f == NULL)
+		return -errno;
+	n = fread(buf, 1, sizeof(buf) - 1, f);
+	fclose(f);
+	buf[n] = '\0';
+	if (sodium_base642bin(key, 32, trim(buf), strlen(trim(buf)), NULL, &klen, NULL,
+			      sodium_base64_VARIANT_ORIGINAL) != 0 ||
+	    klen != 32) {
+		sodium_memzero(buf, sizeof(buf));
+		return -EINVAL;
+	}
+	sodium_memzero(buf, sizeof(buf));
+	return 0;
+}
+
+static int
+valid_name(const char *s, size_t max)
+{
+	size_t n = strlen(s);
+
+	if (n == 0 || n >= max)
+		return 0;
+	for (size_t i = 0; i < n; i++)
+		if (!isalnum((unsigned char)s[i]) && s[i] != '-' && s[i] != '_' && s[i] != '.')
+			return 0;
+	return 1;
+}
+
+static int
+key_line(struct ctl_cfg *cfg, int sec, const char *k, const char *v, const char *name,
+	 unsigned line, char *err, size_t errlen)
+{
+	struct ctl_cfg_if *i = sec == SEC_IF ? &cfg->ifs[cfg->n_ifs - 1] : NULL;
+	struct ctl_cfg_pool *p = sec == SEC_POOL ? &cfg->pools[cfg->n_pools - 1] : NULL;
+	int rc = 0;
+
+	if (sec == SEC_CONTROL) {
+		if (strcmp(k, "database") == 0)
+			rc = copy(cfg->database, sizeof(cfg->database), v);
+		else if (strcmp(k, "listen") == 0)
+			rc = copy(cfg->listen, sizeof(cfg->listen), v);
+		else if (strcmp(k, "engine-socket") == 0)
+			rc = copy(cfg->engine_socket, sizeof(cfg->engine_socket), v);
+		else if (strcmp(k, "uapi-dir") == 0)
+			rc = copy(cfg->uapi_dir, sizeof(cfg->uapi_dir), v);
+		else if (strcmp(k, "connected-window") == 0)
+			rc = parse_uint(v, 1, 86400, &cfg->connected_window_s);
+		else if (strcmp(k, "counters-interval") == 0)
+			rc = parse_uint(v, 1, 3600, &cfg->counters_interval_s);
+		else if (strcmp(k, "expiry-grace") == 0)
+			rc = parse_uint(v, 0, 365 * 86400, &cfg->expiry_grace_s);
+		else if (strcmp(k, "max-body") == 0)
+			rc = parse_uint(v, 1024, 16 << 20, &cfg->max_body);
+		else if (strcmp(k, "rate") == 0)
+			rc = parse_uint(v, 1, 100000, &cfg->rate);
+		else if (strcmp(k, "burst") == 0)
+			rc = parse_uint(v, 1, 100000, &cfg->burst);
+		else
+			return bad(err, errlen, name, line, "unknown key '%s' in [control]", k);
+	} else if (sec == SEC_IF) {
+		if (strcmp(k, "private-key-file") == 0) {
+			rc = read_key_file(v, i->private_key);
+			if (rc != 0)
+				return bad(err, errlen, name, line,
+					   "private-key-file '%s': %s", v,
+					   rc == -EINVAL ? "not a base64 32-byte key"
+							 : strerror(-rc));
+			crypto_scalarmult_curve25519_base(i->public_key, i->private_key);
+		} else if (strcmp(k, "endpoint") == 0)
+			rc = copy(i->endpoint, sizeof(i->endpoint), v);
+		else if (strcmp(k, "dns") == 0)
+			rc = copy(i->dns, sizeof(i->dns), v);
+		else if (strcmp(k, "mtu") == 0) {
+			unsigned mtu;
+
+			rc = parse_uint(v, 1280, 9000, &mtu);
+			i->mtu = (uint16_t)mtu;
+		} else if (strcmp(k, "client-allowed-ips") == 0)
+			rc = copy(i->client_allowed_ips, sizeof(i->client_allowed_ips), v);
+		else
+			return bad(err, errlen, name, line, "unknown key '%s' in [interface %s]", k,
+				   i->name);
+	} else if (sec == SEC_POOL) {
+		if (strcmp(k, "interface") == 0)
+			rc = valid_name(v, sizeof(p->interface)) ? copy(p->interface,
+									 sizeof(p->interface), v)
+								  : -EINVAL;
+		else if (strcmp(k, "prefix") == 0) {
+			rc = ctl_prefix_parse(v, &p->prefix);
+			if (rc != 0)
+				return bad(err, errlen, name, line,
+					   "bad prefix '%s' (address/length, host bits zero)", v);
+		} else if (strcmp(k, "reserve") == 0) {
+			struct ctl_cfg_prefix r;
+			char a[80];
+
+			if (p->n_reserved == CTL_CFG_MAX_RESERVED)
+				return bad(err, errlen, name, line, "too many reserved addresses");
+			snprintf(a, sizeof(a), "%s/%s", v, strchr(v, ':') ? "128" : "32");
+			if (ctl_prefix_parse(strchr(v, '/') ? v : a, &r) != 0)
+				return bad(err, errlen, name, line, "bad reserved address '%s'", v);
+			p->reserved[p->n_reserved++] = r;
+		} else
+			return bad(err, errlen, name, line, "unknown key '%s' in [pool %s]", k,
+				   p->name);
+	} else {
+		return bad(err, errlen, name, line, "'%s' outside a section", k);
+	}
+	if (rc != 0)
+		return bad(err, errlen, name, line, "bad value for '%s'", k);
+	return 0;
+}
+
+static int
+finish(struct ctl_cfg *cfg, const char *name, char *err, size_t errlen)
+{
+	for (unsigned i = 0; i < cfg->n_ifs; i++) {
+		if (sodium_is_zero(cfg->ifs[i].private_key, 32))
+			return bad(err, errlen, name, cfg->ifs[i].line,
+				   "[interface %s] needs private-key-file", cfg->ifs[i].name);
+		if (cfg->ifs[i].endpoint[0] == '\0')
+			return bad(err, errlen, name, cfg->ifs[i].line,
+				   "[interface %s] needs endpoint (host:port clients dial)",
+				   cfg->ifs[i].name);
+	}
+	for (unsigned i = 0; i < cfg->n_pools; i++) {
+		struct ctl_cfg_pool *p = &cfg->pools[i];
+		bool found = false;
+
+		if (p->prefix.family == 0)
+			return bad(err, errlen, name, p->line, "[pool %s] needs prefix", p->name);
+		p->alloc_len = p->prefix.family == AF_INET ? 32 : 64;
+		if (p->prefix.plen > p->alloc_len)
+			return bad(err, errlen, name, p->line, "[pool %s] prefix longer than /%u",
+				   p->name, p->alloc_len);
+		for (unsigned k = 0; k < cfg->n_ifs; k++)
+			found |= strcmp(cfg->ifs[k].name, p->interface) == 0;
+		if (!found)
+			return bad(err, errlen, name, p->line,
+				   "[pool %s] interface '%s' is not an [interface]", p->name,
+				   p->interface);
+	}
+	return 0;
+}
+
+int
+ctl_cfg_parse(const char *text, const char *name, struct ctl_cfg *cfg, char *err, size_t errlen)
+{
+	char *copy_text, *line;
+	unsigned lineno = 0;
+	int sec = SEC_NONE, rc = 0;
+
+	memset(cfg, 0, sizeof(*cfg));
+	snprintf(cfg->database, sizeof(cfg->database), "/var/lib/gate44/gate44.db");
+	snprintf(cfg->listen, sizeof(cfg->listen), "127.0.0.1:8044");
+	snprintf(cfg->engine_socket, sizeof(cfg->engine_socket), "/run/gate44/engine.sock");
+	snprintf(cfg->uapi_dir, sizeof(cfg->uapi_dir), "/var/run/wireguard");
+	cfg->connected_window_s = 180;
+	cfg->counters_interval_s = 10;
+	cfg->expiry_grace_s = 7 * 86400;
+	cfg->max_body = 65536;
+	cfg->rate = 20;
+	cfg->burst = 40;
+	copy_text = strdup(text);
+	if (copy_text == NULL)
+		return -ENOMEM;
+	lineno = 0;
+	for (char *cur = copy_text; cur != NULL && rc == 0;) {
+		char *next = strchr(cur, '\n'), *eq, *k, *v, *hash;
+
+		if (next != NULL)
+			*next++ = '\0';
+		lineno++;
+		hash = strchr(cur, '#');
+		if (hash != NULL)
+			*hash = '\0';
+		line = trim(cur);
+		cur = next;
+		if (*line == '\0')
+			continue;
+		if (*line == '[') {
+			char *end = strchr(line, ']'), *sp;
+
+			if (end == NULL || end[1] != '\0') {
+				rc = bad(err, errlen, name, lineno, "bad section header");
+				break;
+			}
+			*end = '\0';
+			sp = strchr(line + 1, ' ');
+			if (sp != NULL)
+				*sp++ = '\0';
+			if (strcmp(line + 1, "control") == 0 && sp == NULL) {
+				sec = SEC_CONTROL;
+			} else if (strcmp(line + 1, "interface") == 0 && sp != NULL &&
+				   valid_name(trim(sp), 16)) {
+				if (cfg->n_ifs == CTL_CFG_MAX_IFS) {
+					rc = bad(err, errlen, name, lineno, "too many interfaces");
+					break;
+				}
+				for (unsigned i = 0; i < cfg->n_ifs; i++)
+					if (strcmp(cfg->ifs[i].name, trim(sp)) == 0)
+						rc = bad(err, errlen, name, lineno,
+							 "duplicate interface '%s'", trim(sp));
+				sec = SEC_IF;
+				strcpy(cfg->ifs[cfg->n_ifs].name, trim(sp));
+				cfg->ifs[cfg->n_ifs].mtu = 1420;
+				snprintf(cfg->ifs[cfg->n_ifs].client_allowed_ips,
+					 sizeof(cfg->ifs[0].client_allowed_ips), "0.0.0.0/0, ::/0");
+				cfg->ifs[cfg->n_ifs++].line = lineno;
+			} else if (strcmp(line + 1, "pool") == 0 && sp != NULL &&
+				   valid_name(trim(sp), 32)) {
+				if (cfg->n_pools == CTL_CFG_MAX_POOLS) {
+					rc = bad(err, errlen, name, lineno, "too many pools");
+					break;
+				}
+				for (unsigned i = 0; i < cfg->n_pools; i++)
+					if (strcmp(cfg->pools[i].name, trim(sp)) == 0)
+						rc = bad(err, errlen, name, lineno,
+							 "duplicate pool '%s'", trim(sp));
+				sec = SEC_POOL;
+				strcpy(cfg->pools[cfg->n_pools].name, trim(sp));
+				cfg->pools[cfg->n_pools++].line = lineno;
+			} else {
+				rc = bad(err, errlen, name, lineno, "unknown section [%s%s%s]",
+					 line + 1, sp ? " " : "", sp ? sp : "");
+			}
+			continue;
+		}
+		eq = strchr(line, '=');
+		if (eq == NULL) {
+			rc = bad(err, errlen, name, lineno, "expected key = value");
+			break;
+		}
+		*eq = '\0';
+		k = trim(line);
+		v = trim(eq + 1);
+		rc = key_line(cfg, sec, k, v, name, lineno, err, errlen);
+	}
+	free(copy_text);
+	if (rc == 0)
+		rc = finish(cfg, name, err, errlen);
+	if (rc != 0)
+		ctl_cfg_wipe(cfg);
+	return rc;
+}
+
+int
+ctl_cfg_load(const char *path, struct ctl_cfg *cfg, char *err, size_t errlen)
+{
+	FILE *f = fopen(path, "r");
+	char *text;
+	long n;
+	int rc;
+
+	memset(cfg, 0, sizeof(*cfg));
+	if (f == NULL) {
+		int rc0 = -errno;
+
+		bad(err, errlen, path, 0, "%s", strerror(-rc0));
+		return rc0;
+	}
+	if (fseek(f, 0, SEEK_END) != 0 || (n = ftell(f)) < 0 || n > (1 << 20) ||
+	    fseek(f, 0, SEEK_SET) != 0) {
+		fclose(f);
+		return bad(err, errlen, path, 0, "unreadable or larger than 1 MiB");
+	}
+	text = calloc(1, (size_t)n + 1);
+	if (text == NULL || fread(text, 1, (size_t)n, f) != (size_t)n) {
+		free(text);
+		fclose(f);
+		return bad(err, errlen, path, 0, "cannot read");
+	}
+	fclose(f);
+	if (memchr(text, '\0', (size_t)n) != NULL) {
+		free(text);
+		return bad(err, errlen, path, 0, "contains a NUL byte");
+	}
+	rc = ctl_cfg_parse(text, path, cfg, err, errlen);
+	free(text);
+	return rc;
+}
+
+void
+ctl_cfg_wipe(struct ctl_cfg *cfg)
+{
+	sodium_memzero(cfg, sizeof(*cfg));
+}
