@@ -13,6 +13,10 @@ ctl_pop_up() {
 	POP=$(itest_name pop); U1=$(itest_name u1); INET=$(itest_name inet)
 	WGIF=$(itest_name wg)
 	DP_WGIF=$WGIF
+	# the daemon's UAPI socket /var/run/wireguard/$WGIF.sock outlives a
+	# kill -9: cleanup removes it like a wireguard-go one
+	_ITEST_WG+=("$WGIF")
+	_itest_journal wg "$WGIF"
 	for n in "$POP" "$U1" "$INET"; do ns_add "$n"; done
 	veth_add "$POP" pu "$U1" e0
 	veth_add "$POP" pi "$INET" e0
