@@ -34,7 +34,7 @@
 static const char *const migrations[] = {
 	/* 0 -> 1: the first schema */
 	"CREATE TABLE users ("
-	" id INTEGER PRIMARY KEY,"
+	" id INTEGER PRIMARY KEY AUTOINCREMENT,"
 	" name TEXT NOT NULL UNIQUE COLLATE NOCASE"
 	"  CHECK (length(name) BETWEEN 1 AND 32 AND name NOT GLOB '*[^A-Za-z0-9._-]*'),"
 	" email TEXT,"
@@ -43,7 +43,7 @@ static const char *const migrations[] = {
 	" max_addresses INTEGER CHECK (max_addresses >= 0),"
 	" created_at INTEGER NOT NULL);"
 	"CREATE TABLE tokens ("
-	" id INTEGER PRIMARY KEY,"
+	" id INTEGER PRIMARY KEY AUTOINCREMENT,"
 	" scope TEXT NOT NULL CHECK (scope IN ('admin', 'user')),"
 	" user_id INTEGER REFERENCES users (id) ON DELETE CASCADE,"
 	" name TEXT NOT NULL DEFAULT '',"
@@ -59,7 +59,7 @@ static const char *const migrations[] = {
 	" listen_port INTEGER NOT NULL DEFAULT 0 CHECK (listen_port BETWEEN 0 AND 65535),"
 	" public_key TEXT);"
 	"CREATE TABLE tunnels ("
-	" id INTEGER PRIMARY KEY,"
+	" id INTEGER PRIMARY KEY AUTOINCREMENT,"
 	" user_id INTEGER NOT NULL REFERENCES users (id) ON DELETE CASCADE,"
 	" interface TEXT NOT NULL REFERENCES interfaces (name),"
 	" name TEXT NOT NULL DEFAULT '',"

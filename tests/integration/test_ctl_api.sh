@@ -59,6 +59,10 @@ expect_true "removed after the grace period" wait_for 20 tunnel_gone "$tid2"
 expect_true "api_check.py" env GATE44_URL="$CTL_URL" GATE44_ADMIN_TOKEN="$ADMIN" \
 	python3 "$(dirname "$0")/api_check.py"
 
+# the gate44 CLI, every command against the same daemon
+expect_true "cli_check.py" env GATE44_URL="$CTL_URL" GATE44_TOKEN="$ADMIN" \
+	GATE44_CLI="$GATE44_BUILD/tools/gate44/gate44" python3 "$(dirname "$0")/cli_check.py"
+
 # wg syncconf: the file becomes the whole truth of the interface
 K3=$(wg genkey); P3=$(wg pubkey <<<"$K3")
 cat >"$ITEST_TMP/sync.conf" <<CONF
