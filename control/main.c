@@ -217,6 +217,8 @@ main(int argc, char **argv)
 		fprintf(stderr, "gate44-control: %s\n", err);
 		return 1;
 	}
+	if (err[0] != '\0') /* a notice: read-only, or a mode tightened */
+		syslog(LOG_WARNING, "%s", err);
 	err[0] = '\0';
 	if (!ctl_store_readonly(ctl.store) && seed_store(&ctl, err, sizeof(err)) != 0) {
 		fprintf(stderr, "gate44-control: %s\n", err);

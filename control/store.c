@@ -244,8 +244,8 @@ prepare_file(const char *path, char *err, size_t errlen)
 
 	fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
 	if (fd < 0 && (errno == EACCES || errno == EROFS || errno == EPERM)) {
+		ret = errno == EROFS ? 2 : 1;
 		fd = open(path, O_RDONLY | O_CLOEXEC);
-		ret = 1;
 	}
 	if (fd < 0) {
 		ret = -errno;
@@ -278,12 +278,22 @@ prepare_file(const char *path, char *err, size_t errlen)
 	return ret;
 }
 
+static bool
+wal_exists(const char *path)
+{
+	char wal[4100];
+	struct stat sb;
+
+	snprintf(wal, sizeof(wal), "%s-wal", path);
+	return stat(wal, &sb) == 0;
+}
+
 struct ctl_store *
 ctl_store_open(const char *path, unsigned flags, char *err, size_t errlen)
 {
 	struct ctl_store *s;
 	char mode[16] = "";
-	int rc, ret;
+	int rc, ret = 0;
 
 	seterr(err, errlen, "%s", "");
 	if (path == NULL || path[0] == '\0' || strlen(path) > 4000) {
@@ -300,15 +310,34 @@ ctl_store_open(const char *path, unsigned flags, char *err, size_t errlen)
 		ret = prepare_file(path, err, errlen);
 		if (ret < 0)
 			goto err_free;
-		if (ret == 1) {
+		if (ret >= 1) {
 			s->readonly = true;
-			seterr(err, errlen, "%s: not writable, opened read-only", path);
+			seterr(err, errlen, "%s: not writable%s, opened read-only", path,
+			       ret == 2 ? " (read-only file system)" : "");
 		}
 	}
-	rc = sqlite3_open_v2(path, &s->db,
-			     s->readonly ? SQLITE_OPEN_READONLY
-					 : SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE,
-			     NULL);
+	if (ret == 2 && !wal_exists(path)) {
+		/* A WAL database closed cleanly has no -wal/-shm files, and SQLite
+		 * cannot make them on a read-only file system: nothing can change
+		 * the file there, so it is opened as immutable. (With a -wal left
+		 * by a crash, a plain read-only open works and must read it.) */
+		char uri[8192], *o = uri;
+
+		o += snprintf(uri, sizeof(uri), "file:");
+		for (const char *c = path; *c != '\0' && o < uri + sizeof(uri) - 16; c++) {
+			if (*c == '%' || *c == '?' || *c == '#' || *c == ' ')
+				o += snprintf(o, 4, "%%%02X", (unsigned char)*c);
+			else
+				*o++ = *c;
+		}
+		snprintf(o, (size_t)(uri + sizeof(uri) - o), "?immutable=1");
+		rc = sqlite3_open_v2(uri, &s->db, SQLITE_OPEN_READONLY | SQLITE_OPEN_URI, NULL);
+	} else {
+		rc = sqlite3_open_v2(path, &s->db,
+				     s->readonly ? SQLITE_OPEN_READONLY
+						 : SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE,
+				     NULL);
+	}
 	if (rc != SQLITE_OK) {
 		seterr(err, errlen, "%s: %s", path,
 		       s->db != NULL ? sqlite3_errmsg(s->db) : sqlite3_errstr(rc));
