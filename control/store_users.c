@@ -419,7 +419,11 @@ ctl_store_key_valid(const char *b64)
 	size_t n = 0;
 	bool ok;
 
-	if (b64 == NULL || strnlen(b64, CTL_KEY_B64_LEN + 1) != CTL_KEY_B64_LEN)
+	/* the alphabet first: libsodium 1.0.18 decodes some bytes >= 0x80 as
+	 * base64 digits */
+	if (b64 == NULL || strnlen(b64, CTL_KEY_B64_LEN + 1) != CTL_KEY_B64_LEN ||
+	    b64[CTL_KEY_B64_LEN - 1] != '=' ||
+	    strspn(b64, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/") != CTL_KEY_B64_LEN - 1)
 		return false;
 	ok = sodium_base642bin(key, sizeof(key), b64, CTL_KEY_B64_LEN, NULL, &n, NULL,
 			       sodium_base64_VARIANT_ORIGINAL) == 0 &&

@@ -43,8 +43,10 @@ ctl_wgconf_key_check(const char *s)
 
 	/* sodium_base642bin rejects non-canonical trailing bits, as wg's
 	 * key_from_base64 does: one key, one text form. */
+	/* the alphabet first: libsodium 1.0.18 decodes some bytes >= 0x80 as
+	 * base64 digits (found by tests/fuzz/fuzz_wgconf) */
 	if (s == NULL || strnlen(s, KEY_B64_LEN + 1) != KEY_B64_LEN || s[KEY_B64_LEN - 1] != '=' ||
-	    s[KEY_B64_LEN - 2] == '=')
+	    strspn(s, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/") != KEY_B64_LEN - 1)
 		return -EINVAL;
 	if (sodium_base642bin(key, sizeof(key), s, KEY_B64_LEN, NULL, &len, NULL,
 			      sodium_base64_VARIANT_ORIGINAL) != 0 ||

@@ -355,7 +355,9 @@ dp_key_parse(const char *b64, uint8_t key[32])
 	if (b64 == NULL || key == NULL)
 		return -EINVAL;
 	n = strlen(b64);
-	if (n != 44)
+	/* the alphabet first: libsodium 1.0.18 decodes some bytes >= 0x80 as
+	 * base64 digits */
+	if (n != 44 || b64[43] != '=' || strspn(b64, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/") != 43)
 		return -EINVAL;
 	rc = sodium_base642bin(tmp, sizeof(tmp), b64, n, NULL, &bin_len, &end,
 			       sodium_base64_VARIANT_ORIGINAL);

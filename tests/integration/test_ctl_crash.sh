@@ -64,6 +64,9 @@ for round in $(seq 1 20); do
 done
 n=$(wc -l <"$ACKED")
 itest_log "20 rounds, $n acknowledged writes"
+if [[ -n ${GATE44_RELIABILITY_OUT:-} ]]; then
+	echo "ctl_crash rounds=20 acknowledged=$n lost=$(comm -23 <(sort -u "$ACKED") <(store_keys) | wc -l)" >>"$GATE44_RELIABILITY_OUT"
+fi
 expect_ge "acknowledged writes over 20 rounds" "$n" 20
 expect_eq "every acknowledged write is in the store" \
 	"$(comm -23 <(sort -u "$ACKED") <(store_keys) | wc -l)" 0

@@ -80,6 +80,9 @@ cookies=$(dp_sock '{"cmd":"stats"}' | jq '[.result.lcores[].cookies_tx] | add')
 expect_ge "cookie replies sent under load" "$cookies" 1
 itest_log "cookies $cookies, ratelimited $(dp_drop wg_handshake_ratelimited), invalid $(dp_drop wg_handshake_invalid), ring full $(dp_drop control_ring_full)"
 bg_stop flood
+if [[ -n ${GATE44_RELIABILITY_OUT:-} ]]; then
+	echo "dp_hs_flood cookies=$cookies invalid=$(dp_drop wg_handshake_invalid) ring_full=$(dp_drop control_ring_full) user_handshake=ok" >>"$GATE44_RELIABILITY_OUT"
+fi
 expect_true "traffic after the flood" ping_ok "$U1" 198.51.100.2 3
 
 bg_stop dp
