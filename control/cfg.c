@@ -131,7 +131,11 @@ read_key_file(const char *path, uint8_t key[32])
 	n = fread(buf, 1, sizeof(buf) - 1, f);
 	fclose(f);
 	buf[n] = '\0';
-	if (sodium_base642bin(key, 32, trim(buf), strlen(trim(buf)), NULL, &klen, NULL,
+	/* the alphabet first: libsodium 1.0.18 decodes some bytes >= 0x80 as
+	 * base64 digits (found by tests/fuzz/fuzz_ctl_cfg) */
+	if (strlen(trim(buf)) != 44 || trim(buf)[43] != '=' ||
+	    strspn(trim(buf), "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/") != 43 ||
+	    sodium_base642bin(key, 32, trim(buf), strlen(trim(buf)), NULL, &klen, NULL,
 			      sodium_base64_VARIANT_ORIGINAL) != 0 ||
 	    klen != 32) {
 		sodium_memzero(buf, sizeof(buf));

@@ -944,7 +944,7 @@ peer_allowed_ips(struct parser *p, char *val)
 			p->allowed_cap = cap;
 		}
 		peer->allowed_ips[peer->n_allowed_ips++] = pf;
-		item = comma + 1;
+		item = comma != NULL ? comma + 1 : NULL; /* no NULL + 1 (UBSan, fuzz_config) */
 	} while (comma != NULL);
 	return 0;
 }
