@@ -33,7 +33,8 @@ dp_conf_base() {
 	local f=$1 workers=$2 lcores=${3:--l 0-1} a
 	DP_SOCK=$ITEST_TMP/engine.sock
 	{
-		printf '[eal]\nargs = --no-huge -m 1536 --no-shconf --no-pci --no-telemetry'
+		printf '[eal]\nargs = --no-huge -m 1536 --no-shconf --no-pci%s' \
+			"$([[ -n ${DP_TELEMETRY:-} ]] || echo ' --no-telemetry')"
 		printf ' --log-level=*:warning %s --file-prefix=%s\n' "$lcores" "$POP"
 		printf '[engine]\nsocket = %s\nworkers = %s\nmbufs = 8191\n' "$DP_SOCK" "$workers"
 		printf '[port users]\ndevice = net_af_packet_u,iface=pu\n'
@@ -41,6 +42,20 @@ dp_conf_base() {
 		printf '[port inet]\ndevice = net_af_packet_i,iface=pi\n'
 		for a in ${DP_INET_ADDRS:-198.51.100.1/24}; do printf 'address = %s\n' "$a"; done
 	} >"$f"
+}
+
+# dp_telemetry CMD: ask the engine's rte_telemetry socket (DP_TELEMETRY=1
+# when the config was written) and print the JSON answer
+dp_telemetry() {
+	python3 - "/var/run/dpdk/$POP/dpdk_telemetry.v2" "$1" <<'PY'
+import socket, sys
+s = socket.socket(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+s.settimeout(5)
+s.connect(sys.argv[1])
+s.recv(4096)                      # the greeting
+s.send(sys.argv[2].encode())
+print(s.recv(65536).decode())
+PY
 }
 
 # dp_start CONF: start the engine in $POP and wait for its socket

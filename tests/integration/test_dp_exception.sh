@@ -22,7 +22,8 @@ route_add "$INET" 44.0.0.0/9 via 198.51.100.1
 
 POP_KEY=$(wg_genkey); POP_PUB=$(wg_pubkey "$POP_KEY")
 K1=$(wg_genkey); P1=$(wg_pubkey "$K1")
-DP_INET_ADDRS="198.51.100.1/24 2001:db8:100::1/64" dp_conf_base "$ITEST_TMP/dp.conf" 1
+DP_TELEMETRY=1 DP_INET_ADDRS="198.51.100.1/24 2001:db8:100::1/64" \
+	dp_conf_base "$ITEST_TMP/dp.conf" 1
 cat >>"$ITEST_TMP/dp.conf" <<CONF
 [wireguard wg0]
 private-key = $POP_KEY
@@ -76,7 +77,14 @@ expect_true "ping to the POP answered" ping_ok "$INET" 198.51.100.1 3
 icmp1=$(dp_sock '{"cmd":"stats"}' | jq '[.result.lcores[].icmp_tx] | add')
 expect_ge "echo replies come from the engine" "$icmp1" $((icmp0 + 3))
 
+# the same counters over rte_telemetry
+tel=$(dp_telemetry /gate44/stats)
+expect_ge "rte_telemetry /gate44/stats counts icmp_tx" "$(jq '."/gate44/stats".icmp_tx' <<<"$tel")" 3
+expect_true "rte_telemetry /gate44/drops names every reason" \
+	test "$(dp_telemetry /gate44/drops | jq '."/gate44/drops" | length')" -ge 20
+
 bg_stop echo4
 bg_stop echo6
 bg_stop dp
+rm -rf "/var/run/dpdk/$POP" # the telemetry socket's runtime directory
 itest_pass
