@@ -60,6 +60,7 @@ PY
 
 # dp_start CONF: start the engine in $POP and wait for its socket
 dp_start() {
+	itest_remove_at_end "/var/run/dpdk/$POP" # EAL's runtime dir for --file-prefix
 	bg_start dp ns_exec "$POP" "$DP" -c "$1"
 	wait_for 30 dp_alive || itest_fail "gate44-dp did not start: $(tail -5 "$(bg_log dp)")"
 }

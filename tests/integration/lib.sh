@@ -58,6 +58,7 @@ declare -A _ITEST_BG=()	# bg name -> pid
 _ITEST_NS=()		# namespaces to delete
 _ITEST_LINKS=()		# root-namespace links to delete
 _ITEST_WG=()		# wireguard-go interface names (UAPI sockets)
+_ITEST_FILES=()		# other paths to remove (itest_remove_at_end)
 _ITEST_WATCHDOG=
 _ITEST_STATE=		# journal of this run's resources (see itest_sweep)
 _ITEST_OUT=1		# saved stdout/stderr of the test (itest_init)
@@ -221,6 +222,9 @@ _itest_watchdog() {
 	) </dev/null &
 	_ITEST_WATCHDOG=$!
 }
+
+# itest_remove_at_end PATH: remove PATH (file or directory) at cleanup
+itest_remove_at_end() { _ITEST_FILES+=("$1"); }
 
 # itest_name BASE: a per-run unique name "BASE-<id>" (max 15 chars)
 itest_name() {
@@ -671,6 +675,8 @@ itest_cleanup() {
 	# 4. files
 	for p in "${_ITEST_WG[@]}"; do rm -f "$ITEST_WG_RUN/$p.sock"; done
 	_ITEST_WG=()
+	for p in "${_ITEST_FILES[@]}"; do rm -rf -- "$p"; done
+	_ITEST_FILES=()
 	[[ -n $_ITEST_STATE ]] && rm -f "$_ITEST_STATE"
 	if [[ -n $ITEST_TMP && -d $ITEST_TMP ]]; then
 		if [[ ${ITEST_KEEP_TMP:-0} == 1 ]]; then

@@ -86,5 +86,4 @@ expect_true "rte_telemetry /gate44/drops names every reason" \
 bg_stop echo4
 bg_stop echo6
 bg_stop dp
-rm -rf "/var/run/dpdk/$POP" # the telemetry socket's runtime directory
 itest_pass
