@@ -48,7 +48,7 @@ signature() {
 
 # The first frame of our code under a sanitizer report.
 first_frame() {
-	grep -E '^ +#[0-9]+ .* in ' | grep -vE 'fuzzer::|__sanitizer|__asan|__ubsan|__interceptor|__lsan|libc|abort|raise|pthread_kill|malloc|calloc|realloc|strdup|/usr/' |
+	grep -aE '^ +#[0-9]+ .* in ' | grep -avE 'fuzzer::|__sanitizer|__asan|__ubsan|__interceptor|__lsan|libc|abort|raise|pthread_kill|malloc|calloc|realloc|strdup|/usr/' |
 		head -1 | sed -e 's|'"$root"'/||g' -e 's/^ *#[0-9]* 0x[0-9a-f]* in //'
 }
 
@@ -70,7 +70,7 @@ for t in $targets; do
 		-max_total_time="$duration" -timeout=25 -artifact_prefix="$art/" \
 		"$corpus" >"$log" 2>&1
 
-	stats=$(grep -E '^#[0-9]+: cov: ' "$log" | tail -1)
+	stats=$(grep -aE '^#[0-9]+: cov: ' "$log" | tail -1)
 	execs=$(printf '%s\n' "$stats" | sed -n 's/^#\([0-9]*\):.*/\1/p')
 	cov=$(printf '%s\n' "$stats" | sed -n 's/.* cov: \([0-9]*\).*/\1/p')
 	ft=$(printf '%s\n' "$stats" | sed -n 's/.* ft: \([0-9]*\).*/\1/p')

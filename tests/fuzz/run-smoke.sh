@@ -78,7 +78,7 @@ for t in $targets; do
 	if [ $ok = 1 ]; then
 		pass=$((pass + 1))
 		execs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$log" | tail -1)
-		cov=$(grep -E '^#[0-9]+.*(DONE|pulse|NEW|REDUCE|INITED)' "$log" | tail -1 |
+		cov=$(grep -aE '^#[0-9]+.*(DONE|pulse|NEW|REDUCE|INITED)' "$log" | tail -1 |
 			sed -n 's/.* cov: \([0-9]*\).*/\1/p')
 		echo "PASS fuzz_$t (${execs:-?} execs, cov ${cov:-?})"
 	else
@@ -89,8 +89,8 @@ for t in $targets; do
 		echo "FAIL fuzz_$t:$why"
 		echo "     log and inputs: $out/smoke/$t/"
 		# the first report: what broke and the frames in our code
-		grep -E 'FUZZ_CHECK failed|runtime error|ERROR: (AddressSanitizer|LeakSanitizer|libFuzzer)|^ +#[0-9]+ .* in ' \
-			"$log" | grep -vE 'fuzzer::|__sanitizer|libc|abort|raise|pthread_kill|_start|main \(' |
+		grep -aE 'FUZZ_CHECK failed|runtime error|ERROR: (AddressSanitizer|LeakSanitizer|libFuzzer)|^ +#[0-9]+ .* in ' \
+			"$log" | grep -avE 'fuzzer::|__sanitizer|libc|abort|raise|pthread_kill|_start|main \(' |
 			head -8 | sed 's/^ */     /'
 	fi
 done
