@@ -53,6 +53,7 @@ first_frame() {
 }
 
 rows=""
+regs=""
 details=""
 total_crashes=0
 for t in $targets; do
@@ -64,6 +65,18 @@ for t in $targets; do
 	mkdir -p "$corpus" "$art"
 	cp -n "$here/corpus/$t"/* "$corpus/" 2>/dev/null
 	[ -d "$here/regressions/$t" ] && cp -n "$here/regressions/$t"/* "$corpus/" 2>/dev/null
+
+	# Every crash found so far, replayed once against today's code.
+	for f in "$here/regressions/$t"/*; do
+		[ -f "$f" ] || continue
+		if timeout 60 "$bin" -runs=1 "$f" >/dev/null 2>&1; then
+			st="passes (fixed)"
+		else
+			st="**crashes**"
+		fi
+		regs="$regs| fuzz_$t | \`regressions/$t/$(basename "$f")\` | $st |
+"
+	done
 
 	echo "campaign.sh: fuzz_$t for ${duration}s ($jobs job(s))"
 	"$bin" -fork="$jobs" -ignore_crashes=1 -ignore_timeouts=1 -ignore_ooms=1 \
@@ -132,9 +145,21 @@ dirty=$(git -C "$root" status --porcelain 2>/dev/null | grep -c . || true)
 	echo "## Crashes"
 	if [ "$total_crashes" -eq 0 ]; then
 		echo
-		echo "None."
+		echo "None in this campaign."
 	else
 		printf '%s' "$details"
+	fi
+	echo
+	echo "## Regression inputs"
+	echo
+	echo "The crashes found before, one input per cause (run-smoke.sh replays them)."
+	echo
+	if [ -z "$regs" ]; then
+		echo "None."
+	else
+		echo "| target | input | today |"
+		echo "|---|---|---|"
+		printf '%s' "$regs"
 	fi
 } >"$here/REPORT.md"
 echo "campaign.sh: wrote $here/REPORT.md"
