@@ -8,10 +8,15 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <fcntl.h>
+#include <unistd.h>
+
 #include <arpa/inet.h>
 #include <sodium.h>
+#include <sys/stat.h>
 
 #include "cfg.h"
+#include "prefix.h"
 
 enum { SEC_NONE, SEC_CONTROL, SEC_IF, SEC_POOL };
 
@@ -48,39 +53,27 @@ trim(char *s)
 	return s;
 }
 
+/* The one parser of prefix.h, as the configuration's struct. */
+static int
+prefix_parse(const char *s, struct ctl_cfg_prefix *p, char *why, size_t whylen)
+{
+	struct ctl_ipam_prefix q;
+	int rc;
+
+	memset(p, 0, sizeof(*p));
+	rc = ctl_prefix_parse_text(s, &q, why, whylen);
+	if (rc != 0)
+		return rc;
+	p->family = q.family;
+	memcpy(p->addr, q.addr, sizeof(p->addr));
+	p->plen = q.plen;
+	return 0;
+}
+
 int
 ctl_prefix_parse(const char *s, struct ctl_cfg_prefix *p)
 {
-	char buf[64], *slash, *end;
-	unsigned long len;
-	unsigned max;
-
-	if (strlen(s) >= sizeof(buf))
-		return -EINVAL;
-	strcpy(buf, s);
-	slash = strchr(buf, '/');
-	if (slash == NULL)
-		return -EINVAL;
-	*slash = '\0';
-	memset(p, 0, sizeof(*p));
-	if (inet_pton(AF_INET, buf, p->addr) == 1)
-		p->family = AF_INET;
-	else if (inet_pton(AF_INET6, buf, p->addr) == 1)
-		p->family = AF_INET6;
-	else
-		return -EINVAL;
-	max = p->family == AF_INET ? 32 : 128;
-	if (!isdigit((unsigned char)slash[1]))
-		return -EINVAL;
-	errno = 0;
-	len = strtoul(slash + 1, &end, 10);
-	if (errno || *end != '\0' || len > max)
-		return -EINVAL;
-	p->plen = (uint8_t)len;
-	for (unsigned b = p->plen; b < max; b++)
-		if (p->addr[b / 8] & (0x80 >> (b % 8)))
-			return -EINVAL;
-	return 0;
+	return prefix_parse(s, p, NULL, 0);
 }
 
 void
@@ -119,30 +112,123 @@ copy(char *dst, size_t size, const char *v)
 	return 0;
 }
 
+/*
+ * Open path for reading only when it is a regular file. A FIFO would block
+ * the daemon's start in open() or read() until someone writes to it; a
+ * device reads forever (/dev/zero), blocks (/dev/tty) or has side effects
+ * when opened; a directory or socket is not a file. stat() first, so that
+ * no device is ever opened; then open with O_NONBLOCK (a FIFO swapped in
+ * meanwhile does not block the open) and let fstat() of the descriptor
+ * itself decide. Symbolic links are followed on purpose: keys linked from
+ * /etc/wireguard or a secrets mount are common, and the file they lead to
+ * must still be regular. Returns the fd, or -errno with *why set.
+ */
 static int
-read_key_file(const char *path, uint8_t key[32])
+open_regular(const char *path, const char **why)
 {
-	char buf[128];
-	size_t n, klen;
-	FILE *f = fopen(path, "r");
+	struct stat st;
+	int fd, rc;
 
-	if (f == NULL)
-		return -errno;
-	n = fread(buf, 1, sizeof(buf) - 1, f);
-	fclose(f);
-	buf[n] = '\0';
-	/* the alphabet first: libsodium 1.0.18 decodes some bytes >= 0x80 as
-	 * base64 digits (found by tests/fuzz/fuzz_ctl_cfg) */
-	if (strlen(trim(buf)) != 44 || trim(buf)[43] != '=' ||
-	    strspn(trim(buf), "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/") != 43 ||
-	    sodium_base642bin(key, 32, trim(buf), strlen(trim(buf)), NULL, &klen, NULL,
-			      sodium_base64_VARIANT_ORIGINAL) != 0 ||
-	    klen != 32) {
-		sodium_memzero(buf, sizeof(buf));
+	if (stat(path, &st) != 0) {
+		rc = -errno;
+		*why = strerror(-rc);
+		return rc;
+	}
+	if (!S_ISREG(st.st_mode))
+		goto not_regular;
+	fd = open(path, O_RDONLY | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
+	if (fd < 0) {
+		rc = -errno;
+		*why = strerror(-rc);
+		return rc;
+	}
+	if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+		close(fd);
+		goto not_regular;
+	}
+	return fd;
+not_regular:
+	*why = "not a regular file (a FIFO, device, socket or directory)";
+	return -EINVAL;
+}
+
+/* Up to len bytes from fd's start (fewer at its end): the count, or -errno. */
+static ssize_t
+read_some(int fd, char *buf, size_t len)
+{
+	size_t got = 0;
+	unsigned i;
+	ssize_t n;
+
+	/* bounded: a regular file returns 0 at its end; EINTR is rare */
+	for (i = 0; i < 64 && got < len; i++) {
+		n = read(fd, buf + got, len - got);
+		if (n == 0)
+			break;
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			return -errno;
+		}
+		got += (size_t)n;
+	}
+	return (ssize_t)got;
+}
+
+int
+ctl_cfg_key_parse(const char *text, uint8_t key[32])
+{
+	char buf[128], *t;
+	size_t klen;
+	int rc = 0;
+
+	if (strlen(text) >= sizeof(buf)) {
+		sodium_memzero(key, 32); /* as promised on every refusal (fuzz_ctl_cfg) */
 		return -EINVAL;
 	}
+	strcpy(buf, text);
+	t = trim(buf);
+	/* the alphabet first: libsodium 1.0.18 decodes some bytes >= 0x80 as
+	 * base64 digits (found by tests/fuzz/fuzz_ctl_cfg) */
+	if (strlen(t) != 44 || t[43] != '=' ||
+	    strspn(t, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/") != 43 ||
+	    sodium_base642bin(key, 32, t, 44, NULL, &klen, NULL, sodium_base64_VARIANT_ORIGINAL) !=
+		    0 ||
+	    klen != 32) {
+		sodium_memzero(key, 32);
+		rc = -EINVAL;
+	}
 	sodium_memzero(buf, sizeof(buf));
-	return 0;
+	return rc;
+}
+
+/* The key in the file at path (its first 127 bytes, blanks around it
+ * aside): 0, or -errno with *why set. */
+static int
+read_key_file(const char *path, uint8_t key[32], const char **why)
+{
+	char buf[128];
+	ssize_t n;
+	int fd, rc;
+
+	fd = open_regular(path, why);
+	if (fd < 0)
+		return fd;
+	n = read_some(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (n < 0) {
+		*why = strerror((int)-n);
+		return (int)n;
+	}
+	buf[n] = '\0';
+	if (memchr(buf, '\0', (size_t)n) != NULL)
+		rc = -EINVAL;
+	else
+		rc = ctl_cfg_key_parse(buf, key);
+	if (rc != 0)
+		*why = "not a base64 32-byte key";
+	sodium_memzero(buf, sizeof(buf));
+	return rc;
 }
 
 static int
@@ -191,12 +277,12 @@ key_line(struct ctl_cfg *cfg, int sec, const char *k, const char *v, const char 
 			return bad(err, errlen, name, line, "unknown key '%s' in [control]", k);
 	} else if (sec == SEC_IF) {
 		if (strcmp(k, "private-key-file") == 0) {
-			rc = read_key_file(v, i->private_key);
+			const char *why = "";
+
+			rc = read_key_file(v, i->private_key, &why);
 			if (rc != 0)
-				return bad(err, errlen, name, line,
-					   "private-key-file '%s': %s", v,
-					   rc == -EINVAL ? "not a base64 32-byte key"
-							 : strerror(-rc));
+				return bad(err, errlen, name, line, "private-key-file '%s': %s", v,
+					   why);
 			crypto_scalarmult_curve25519_base(i->public_key, i->private_key);
 		} else if (strcmp(k, "endpoint") == 0)
 			rc = copy(i->endpoint, sizeof(i->endpoint), v);
@@ -218,19 +304,23 @@ key_line(struct ctl_cfg *cfg, int sec, const char *k, const char *v, const char 
 									 sizeof(p->interface), v)
 								  : -EINVAL;
 		else if (strcmp(k, "prefix") == 0) {
-			rc = ctl_prefix_parse(v, &p->prefix);
-			if (rc != 0)
-				return bad(err, errlen, name, line,
-					   "bad prefix '%s' (address/length, host bits zero)", v);
+			char why[160];
+
+			if (prefix_parse(v, &p->prefix, why, sizeof(why)) != 0)
+				return bad(err, errlen, name, line, "bad prefix %s", why);
 		} else if (strcmp(k, "reserve") == 0) {
 			struct ctl_cfg_prefix r;
-			char a[80];
+			char a[80], why[160];
 
 			if (p->n_reserved == CTL_CFG_MAX_RESERVED)
 				return bad(err, errlen, name, line, "too many reserved addresses");
-			snprintf(a, sizeof(a), "%s/%s", v, strchr(v, ':') ? "128" : "32");
-			if (ctl_prefix_parse(strchr(v, '/') ? v : a, &r) != 0)
-				return bad(err, errlen, name, line, "bad reserved address '%s'", v);
+			/* an address alone is its host prefix */
+			if (strchr(v, '/') == NULL && strlen(v) < sizeof(a) - 8)
+				snprintf(a, sizeof(a), "%s/%s", v, strchr(v, ':') ? "128" : "32");
+			else
+				snprintf(a, sizeof(a), "%s", "");
+			if (prefix_parse(a[0] != '\0' ? a : v, &r, why, sizeof(why)) != 0)
+				return bad(err, errlen, name, line, "bad reserved address %s", why);
 			p->reserved[p->n_reserved++] = r;
 		} else
 			return bad(err, errlen, name, line, "unknown key '%s' in [pool %s]", k,
@@ -379,30 +469,29 @@ ctl_cfg_parse(const char *text, const char *name, struct ctl_cfg *cfg, char *err
 int
 ctl_cfg_load(const char *path, struct ctl_cfg *cfg, char *err, size_t errlen)
 {
-	FILE *f = fopen(path, "r");
+	const char *why = "";
+	struct stat st;
 	char *text;
-	long n;
-	int rc;
+	ssize_t n;
+	int fd, rc;
 
 	memset(cfg, 0, sizeof(*cfg));
-	if (f == NULL) {
-		int rc0 = -errno;
-
-		bad(err, errlen, path, 0, "%s", strerror(-rc0));
-		return rc0;
+	fd = open_regular(path, &why);
+	if (fd < 0) {
+		bad(err, errlen, path, 0, "%s", why);
+		return fd;
 	}
-	if (fseek(f, 0, SEEK_END) != 0 || (n = ftell(f)) < 0 || n > (1 << 20) ||
-	    fseek(f, 0, SEEK_SET) != 0) {
-		fclose(f);
+	if (fstat(fd, &st) != 0 || st.st_size > (1 << 20)) {
+		close(fd);
 		return bad(err, errlen, path, 0, "unreadable or larger than 1 MiB");
 	}
-	text = calloc(1, (size_t)n + 1);
-	if (text == NULL || fread(text, 1, (size_t)n, f) != (size_t)n) {
+	text = calloc(1, (size_t)st.st_size + 1);
+	n = text != NULL ? read_some(fd, text, (size_t)st.st_size) : -ENOMEM;
+	close(fd);
+	if (n != st.st_size) {
 		free(text);
-		fclose(f);
 		return bad(err, errlen, path, 0, "cannot read");
 	}
-	fclose(f);
 	if (memchr(text, '\0', (size_t)n) != NULL) {
 		free(text);
 		return bad(err, errlen, path, 0, "contains a NUL byte");

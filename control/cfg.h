@@ -56,13 +56,26 @@ struct ctl_cfg {
 	unsigned n_pools;
 };
 
-/* 0, or -EINVAL / -errno with err = "file:line: reason". cfg is zeroed
- * first and wiped on error. */
+/*
+ * The configuration file at path, or its text (name for the messages):
+ * 0, or -EINVAL / -errno with err = "file:line: reason"; cfg is zeroed
+ * first and wiped on error. The file must be a regular file, and so must
+ * every private-key-file it names (symbolic links to regular files are
+ * fine): a FIFO, a device or a directory is refused at once, never read.
+ */
 int ctl_cfg_load(const char *path, struct ctl_cfg *cfg, char *err, size_t errlen);
 int ctl_cfg_parse(const char *text, const char *name, struct ctl_cfg *cfg, char *err,
 		  size_t errlen);
 void ctl_cfg_wipe(struct ctl_cfg *cfg);
-/* "a.b.c.d/n" or "v6/n" (the length required); host bits must be zero. */
+/* The text of a private-key-file: one base64 key (44 characters, the
+ * canonical text of 32 bytes), blanks around it allowed. 0, or -EINVAL
+ * with key zeroed. */
+int ctl_cfg_key_parse(const char *text, uint8_t key[32]);
+/*
+ * "a.b.c.d/n" or "v6/n" by the one parser of prefix.h (the API's too): the
+ * length required, without a leading zero; host bits must be zero. 0 or
+ * -EINVAL.
+ */
 int ctl_prefix_parse(const char *s, struct ctl_cfg_prefix *p);
 void ctl_prefix_format(const struct ctl_cfg_prefix *p, char *buf, size_t len);
 

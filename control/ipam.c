@@ -110,56 +110,7 @@ seterr(char *err, size_t errlen, const char *fmt, ...)
 int
 ctl_ipam_prefix_parse(const char *s, struct ctl_ipam_prefix *p, char *err, size_t errlen)
 {
-	char buf[CTL_PREFIX_STRLEN], fixed[CTL_PREFIX_STRLEN];
-	const char *slash, *d;
-	unsigned len = 0;
-	size_t n;
-
-	memset(p, 0, sizeof(*p));
-	if (s == NULL) {
-		seterr(err, errlen, "no prefix");
-		return -EINVAL;
-	}
-	slash = strchr(s, '/');
-	if (slash == NULL) {
-		seterr(err, errlen, "'%.64s' needs a length (address/length)", s);
-		return -EINVAL;
-	}
-	n = (size_t)(slash - s);
-	if (n == 0 || n >= sizeof(buf))
-		goto bad_addr;
-	memcpy(buf, s, n);
-	buf[n] = '\0';
-	p->family = memchr(buf, ':', n) != NULL ? AF_INET6 : AF_INET;
-	if (inet_pton(p->family, buf, p->addr) != 1)
-		goto bad_addr;
-	d = slash + 1;
-	if (d[0] == '\0' || strlen(d) > 3 || (d[0] == '0' && d[1] != '\0'))
-		goto bad_len;
-	for (; *d != '\0'; d++) {
-		if (*d < '0' || *d > '9')
-			goto bad_len;
-		len = len * 10 + (unsigned)(*d - '0');
-	}
-	if (len > width(p->family))
-		goto bad_len;
-	p->plen = (uint8_t)len;
-	if ((first_of(p) & host_mask(p->family, len)) != 0) {
-		struct ctl_ipam_prefix q;
-
-		make_prefix(&q, p->family, first_of(p), len);
-		ctl_ipam_prefix_format(&q, fixed, sizeof(fixed));
-		seterr(err, errlen, "'%.64s' has host bits set (did you mean %s?)", s, fixed);
-		return -EINVAL;
-	}
-	return 0;
-
-bad_addr:
-	seterr(err, errlen, "'%.64s': bad address", s);
-	return -EINVAL;
-bad_len:
-	seterr(err, errlen, "'%.64s': bad length (0..%u)", s, width(p->family));
-	return -EINVAL;
+	return ctl_prefix_parse_text(s, p, err, errlen);
 }
 
 int

@@ -41,29 +41,18 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "prefix.h" /* struct ctl_ipam_prefix, CTL_PREFIX_STRLEN */
+
 struct ctl_store;
 struct ctl_pool;
 struct ctl_address;
 
-/* "ffff:ffff:ffff:ffff:ffff:ffff:255.255.255.255/128" and its NUL */
-#define CTL_PREFIX_STRLEN 51
-
 /*
- * An IPv4 or IPv6 prefix with its host bits zero. The same fields as
- * struct ctl_cfg_prefix (cfg.h): family is AF_INET or AF_INET6, addr is in
- * network byte order (IPv4 in addr[0..3], the rest zero), plen the length.
- */
-struct ctl_ipam_prefix {
-	int family;
-	uint8_t addr[16];
-	uint8_t plen;
-};
-
-/*
- * "a.b.c.d/len" or "v6addr/len": the length is required; host bits set is
- * an error whose message says the right prefix ("44.1.2.3/24 has host bits
- * set (did you mean 44.1.2.0/24?)"). 0 or -EINVAL with err set (err may be
- * NULL).
+ * "a.b.c.d/len" or "v6addr/len" by the rules of prefix.h (the one parser
+ * the configuration file uses too): the length is required, without a
+ * leading zero; host bits set is an error whose message says the right
+ * prefix ("44.1.2.3/24 has host bits set (did you mean 44.1.2.0/24?)").
+ * 0 or -EINVAL with err set (err may be NULL).
  */
 int ctl_ipam_prefix_parse(const char *s, struct ctl_ipam_prefix *p, char *err, size_t errlen);
 

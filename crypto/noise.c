@@ -223,7 +223,16 @@ cr_noise_read_msg1(struct cr_noise_hs *hs, const uint8_t *prologue, size_t prolo
 		   const struct cr_noise_static *s, const uint8_t *msg, size_t msglen,
 		   uint8_t *payload)
 {
-	uint8_t key[WG_KEY_LEN];
+	return cr_noise_read_msg1_ss(hs, prologue, prologue_len, s, msg, msglen, payload, NULL,
+				     NULL);
+}
+
+int
+cr_noise_read_msg1_ss(struct cr_noise_hs *hs, const uint8_t *prologue, size_t prologue_len,
+		      const struct cr_noise_static *s, const uint8_t *msg, size_t msglen,
+		      uint8_t *payload, cr_noise_ss_fn ss_fn, void *ss_ctx)
+{
+	uint8_t key[WG_KEY_LEN], ss[WG_KEY_LEN];
 	int ret;
 
 	cr_noise_hs_clear(hs);
@@ -250,10 +259,15 @@ cr_noise_read_msg1(struct cr_noise_hs *hs, const uint8_t *prologue, size_t prolo
 	if (ret != 0)
 		goto err;
 
-	/* ss */
-	ret = mix_dh(hs->ck, key, s->priv, hs->remote_s);
-	if (ret != 0)
-		goto err;
+	/* ss: precomputed for a known peer (its DH result never changes), or now */
+	if (ss_fn != NULL && ss_fn(ss_ctx, hs->remote_s, ss) == 0) {
+		cr_kdf(hs->ck, key, NULL, hs->ck, ss, sizeof(ss));
+		sodium_memzero(ss, sizeof(ss));
+	} else {
+		ret = mix_dh(hs->ck, key, s->priv, hs->remote_s);
+		if (ret != 0)
+			goto err;
+	}
 
 	/* payload */
 	ret = decrypt_and_hash(payload, msg + MSG1_HEAD_LEN, msglen - MSG1_HEAD_LEN, key, hs->hash);
@@ -426,6 +440,14 @@ cr_wg_initiation_consume(struct cr_noise_hs *hs, const struct cr_noise_static *s
 			 const struct cr_wg_msg_initiation *msg, uint32_t *sender_index,
 			 uint8_t tai64n[WG_TAI64N_LEN])
 {
+	return cr_wg_initiation_consume_ss(hs, s, msg, sender_index, tai64n, NULL, NULL);
+}
+
+int
+cr_wg_initiation_consume_ss(struct cr_noise_hs *hs, const struct cr_noise_static *s,
+			    const struct cr_wg_msg_initiation *msg, uint32_t *sender_index,
+			    uint8_t tai64n[WG_TAI64N_LEN], cr_noise_ss_fn ss_fn, void *ss_ctx)
+{
 	int ret;
 
 	if (msg == NULL || sender_index == NULL || tai64n == NULL ||
@@ -435,10 +457,11 @@ cr_wg_initiation_consume(struct cr_noise_hs *hs, const struct cr_noise_static *s
 		cr_noise_hs_clear(hs);
 		return -EINVAL;
 	}
-	ret = cr_noise_read_msg1(hs, (const uint8_t *)WG_IDENTIFIER, sizeof(WG_IDENTIFIER) - 1, s,
-				 (const uint8_t *)msg +
-					 offsetof(struct cr_wg_msg_initiation, ephemeral),
-				 WG_INITIATION_NOISE_LEN, tai64n);
+	ret = cr_noise_read_msg1_ss(hs, (const uint8_t *)WG_IDENTIFIER, sizeof(WG_IDENTIFIER) - 1,
+				    s,
+				    (const uint8_t *)msg +
+					    offsetof(struct cr_wg_msg_initiation, ephemeral),
+				    WG_INITIATION_NOISE_LEN, tai64n, ss_fn, ss_ctx);
 	if (ret != 0)
 		return ret;
 	*sender_index = le32toh(msg->sender);

@@ -61,6 +61,17 @@ int cr_noise_write_msg1(struct cr_noise_hs *hs, const uint8_t *prologue, size_t 
 int cr_noise_read_msg1(struct cr_noise_hs *hs, const uint8_t *prologue, size_t prologue_len,
 		       const struct cr_noise_static *s, const uint8_t *msg, size_t msglen,
 		       uint8_t *payload);
+/* A responder's precomputed static-static DH: write DH(our static, remote_s)
+ * to out and return 0, or return non-zero to have it computed (an unknown
+ * initiator, or no precomputation). The WireGuard paper's "ss" never
+ * changes for a pair of static keys, so a POP computes it once per peer and
+ * answers an initiation with one X25519 less. */
+typedef int (*cr_noise_ss_fn)(void *ctx, const uint8_t remote_s[WG_KEY_LEN],
+			      uint8_t out[WG_KEY_LEN]);
+/* cr_noise_read_msg1 with a precomputed ss (ss_fn NULL: none). */
+int cr_noise_read_msg1_ss(struct cr_noise_hs *hs, const uint8_t *prologue, size_t prologue_len,
+			  const struct cr_noise_static *s, const uint8_t *msg, size_t msglen,
+			  uint8_t *payload, cr_noise_ss_fn ss_fn, void *ss_ctx);
 /* Responder, message 2: out receives 32 + paylen + 16 bytes. psk may be NULL
  * (all zero). Return 0 or -EINVAL (not after read_msg1, bad DH; hs is
  * cleared on a DH failure). */
@@ -131,6 +142,11 @@ int cr_wg_initiation_create(struct cr_noise_hs *hs, const struct cr_noise_static
 int cr_wg_initiation_consume(struct cr_noise_hs *hs, const struct cr_noise_static *s,
 			     const struct cr_wg_msg_initiation *msg, uint32_t *sender_index,
 			     uint8_t tai64n[WG_TAI64N_LEN]);
+/* The same with a precomputed ss (see cr_noise_ss_fn). */
+int cr_wg_initiation_consume_ss(struct cr_noise_hs *hs, const struct cr_noise_static *s,
+				const struct cr_wg_msg_initiation *msg, uint32_t *sender_index,
+				uint8_t tai64n[WG_TAI64N_LEN], cr_noise_ss_fn ss_fn,
+				void *ss_ctx);
 /* Build the response to a consumed initiation (mac1/mac2 left zero). */
 int cr_wg_response_create(struct cr_noise_hs *hs, const uint8_t psk[WG_KEY_LEN],
 			  uint32_t sender_index, uint32_t receiver_index,

@@ -128,7 +128,8 @@ dp_api_wg_add(const struct dp_cfg_wg *w, char *err, size_t errlen)
 	wif->listen_port = rte_cpu_to_be_16(w->listen_port);
 	wif->mtu = w->mtu;
 	snprintf(name, sizeof(name), "g44al%u", wif->index);
-	wif->allowed = dp_fib_create(name, 1u << 16, 1u << 12, (int)rte_socket_id(), dp_eng->qs);
+	wif->allowed = dp_fib_create(name, dp_eng->cfg.routes4, dp_eng->cfg.routes6,
+				     (int)rte_socket_id(), dp_eng->qs);
 	if (wif->allowed == NULL) {
 		sodium_memzero(wif, sizeof(*wif));
 		return dp_errf(err, errlen, -ENOMEM, "%s: cannot create the allowed-IPs table", w->name);

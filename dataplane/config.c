@@ -589,6 +589,26 @@ engine_max_peers(struct parser *p, char *val)
 	return rc;
 }
 
+static int
+engine_routes4(struct parser *p, char *val)
+{
+	unsigned long v;
+	int rc = number(p, "routes4", val, 16, 16777216, &v);
+
+	p->cfg->routes4 = (unsigned int)v;
+	return rc;
+}
+
+static int
+engine_routes6(struct parser *p, char *val)
+{
+	unsigned long v;
+	int rc = number(p, "routes6", val, 16, 1048576, &v);
+
+	p->cfg->routes6 = (unsigned int)v;
+	return rc;
+}
+
 /* [port NAME] and [wireguard NAME] */
 
 static int
@@ -1113,7 +1133,8 @@ static const struct key_def eal_keys[] = {
 static const struct key_def engine_keys[] = {
 	{"socket", 0, engine_socket},	    {"workers", 0, engine_workers},
 	{"mbufs", 0, engine_mbufs},	    {"burst", 0, engine_burst},
-	{"max-peers", 0, engine_max_peers}, {NULL, 0, NULL},
+	{"max-peers", 0, engine_max_peers}, {"routes4", 0, engine_routes4},
+	{"routes6", 0, engine_routes6},	    {NULL, 0, NULL},
 };
 
 static const struct key_def port_keys[] = {
@@ -1565,6 +1586,8 @@ dp_cfg_parse(const char *text, size_t len, const char *name, struct dp_cfg *cfg,
 	cfg->mbufs = DP_CFG_DEF_MBUFS;
 	cfg->burst = DP_CFG_DEF_BURST;
 	cfg->max_peers = DP_CFG_DEF_MAX_PEERS;
+	cfg->routes4 = DP_CFG_DEF_ROUTES4;
+	cfg->routes6 = DP_CFG_DEF_ROUTES6;
 	for (size_t i = 0; rc == 0 && i < sizeof(EAL_PROG); i++) /* with its NUL */
 		rc = eal_push(&p, EAL_PROG[i]);
 	p.eal_words = 1;

@@ -31,6 +31,8 @@
 #define DP_CFG_DEF_MBUFS     16383u
 #define DP_CFG_DEF_BURST     32u
 #define DP_CFG_DEF_MAX_PEERS 131072u
+#define DP_CFG_DEF_ROUTES4 65536u
+#define DP_CFG_DEF_ROUTES6 4096u
 #define DP_CFG_DEF_PORT_MTU  1500u
 #define DP_CFG_DEF_WG_MTU    1420u
 
@@ -110,6 +112,9 @@ struct dp_cfg {
 	unsigned int mbufs;
 	unsigned int burst;
 	unsigned int max_peers;
+	/* capacity of each FIB (the POP's, and each interface's allowed IPs) */
+	unsigned int routes4;
+	unsigned int routes6;
 
 	struct dp_cfg_port ports[DP_CFG_MAX_PORTS];
 	unsigned int n_ports;

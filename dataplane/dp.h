@@ -141,6 +141,8 @@ struct wg_peer {
 	struct wg_peer_stamps st;     /* owner writes, main reads */
 
 	/* main lcore only */
+	uint8_t ss[WG_KEY_LEN];       /* DH(interface key, peer key): fixed, so computed once */
+	bool ss_valid;
 	struct cr_noise_hs hs;
 	uint32_t hs_local_index;
 	uint64_t hs_sent_ns;          /* last initiation sent */

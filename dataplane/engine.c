@@ -142,6 +142,7 @@ dp_worker_loop(void *arg)
 	rte_rcu_qsbr_thread_online(dp_eng->qs, lc->index);
 	while (!atomic_load_explicit(&dp_eng->quit, memory_order_relaxed)) {
 		uint64_t now;
+		bool busy = false;
 
 		events_in(lc);
 		for (unsigned q = 0; q < lc->n_rxq; q++) {
@@ -151,10 +152,17 @@ dp_worker_loop(void *arg)
 
 			if (n > 0)
 				dp_rx_process(lc, port, pkts, n);
+			busy |= n == dp_eng->burst;
 		}
 		handoff_in(lc);
 		now = rte_rdtsc();
-		if (now - lc->drain_tsc > drain) {
+		/* not saturated: send what is buffered now rather than wait for a
+		 * full burst or the drain timer (latency); under load the tx
+		 * buffers fill and go out in full bursts anyway */
+		if (!busy) {
+			dp_tx_flush(lc);
+			lc->drain_tsc = now;
+		} else if (now - lc->drain_tsc > drain) {
 			dp_tx_flush(lc);
 			lc->drain_tsc = now;
 		}
@@ -425,7 +433,7 @@ dp_engine_init(struct dp_engine *e, char *err, size_t errlen)
 	rc = wg_peers_init(e, e->cfg.max_peers, err, errlen);
 	if (rc != 0)
 		return rc;
-	e->fib = dp_fib_create("g44fib", 1u << 16, 1u << 12, (int)rte_socket_id(), e->qs);
+	e->fib = dp_fib_create("g44fib", e->cfg.routes4, e->cfg.routes6, (int)rte_socket_id(), e->qs);
 	e->ratelimit = cr_ratelimit_create(1u << 16);
 	if (e->fib == NULL || e->ratelimit == NULL) {
 		snprintf(err, errlen, "cannot create the FIB or the rate limiter");

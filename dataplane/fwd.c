@@ -1,10 +1,11 @@
 /*
- * fwd.c — classify, route and output (see fwd.h). Runs on every lcore; the
- * hot path takes no locks: FIB and neighbour lookups are lock-free reads,
- * packets for a peer owned by another worker cross through that worker's
- * ring, and anything slow (ARP/ND, handshakes, ICMP to us, unresolved next
- * hops) goes to the main lcore's ring.
+ * fwd.c — route and output the frames classify.c has sorted (see fwd.h).
+ * Runs on every lcore; the hot path takes no locks: FIB and neighbour
+ * lookups are lock-free reads, packets for a peer owned by another worker
+ * cross through that worker's ring, and anything slow (ARP/ND, handshakes,
+ * ICMP to us, unresolved next hops) goes to the main lcore's ring.
  */
+#include <errno.h>
 #include <string.h>
 
 #include <rte_byteorder.h>
@@ -12,6 +13,7 @@
 #include <rte_ip.h>
 #include <rte_udp.h>
 
+#include "classify.h"
 #include "fib.h"
 #include "fwd.h"
 #include "neigh.h"
@@ -28,45 +30,28 @@ dp_handoff(struct dp_lcore *lc, unsigned w, struct rte_mbuf *m, enum dp_action a
 	lc->stats.handoff_out++;
 }
 
+/* What the bytes of m cannot tell classify.c. */
+static inline unsigned
+cls_flags(const struct rte_mbuf *m)
+{
+	unsigned f = m->nb_segs != 1 ? DP_CLS_F_CHAINED : 0;
+
+	if ((m->ol_flags & RTE_MBUF_F_RX_IP_CKSUM_MASK) == RTE_MBUF_F_RX_IP_CKSUM_GOOD)
+		f |= DP_CLS_F_CSUM_GOOD;
+	return f;
+}
+
 int
 dp_ip_check(struct rte_mbuf *m)
 {
-	uint32_t len = rte_pktmbuf_data_len(m);
-	const uint8_t *p = rte_pktmbuf_mtod(m, const uint8_t *);
+	uint32_t len = rte_pktmbuf_data_len(m), tot;
+	int fam = dp_cls_ip(rte_pktmbuf_mtod(m, const uint8_t *), len, cls_flags(m), &tot);
 
-	if (m->nb_segs != 1 || len < 1)
-		return 0;
-	if ((p[0] >> 4) == 4) {
-		const struct rte_ipv4_hdr *ip = (const void *)p;
-		uint32_t ihl, tot;
-
-		if (len < sizeof(*ip))
-			return 0;
-		ihl = (uint32_t)(ip->version_ihl & 0xf) * 4;
-		tot = rte_be_to_cpu_16(ip->total_length);
-		if (ihl < sizeof(*ip) || tot < ihl || tot > len)
-			return 0;
-		if ((m->ol_flags & RTE_MBUF_F_RX_IP_CKSUM_MASK) != RTE_MBUF_F_RX_IP_CKSUM_GOOD &&
-		    rte_ipv4_cksum(ip) != 0xffff && rte_raw_cksum(ip, ihl) != 0xffff)
-			return -1;
-		if (tot < len)
-			rte_pktmbuf_trim(m, (uint16_t)(len - tot)); /* Ethernet padding */
-		return AF_INET;
-	}
-	if ((p[0] >> 4) == 6) {
-		const struct rte_ipv6_hdr *ip6 = (const void *)p;
-		uint32_t tot;
-
-		if (len < sizeof(*ip6))
-			return 0;
-		tot = sizeof(*ip6) + rte_be_to_cpu_16(ip6->payload_len);
-		if (tot > len)
-			return 0;
-		if (tot < len)
-			rte_pktmbuf_trim(m, (uint16_t)(len - tot));
-		return AF_INET6;
-	}
-	return 0;
+	if (fam < 0)
+		return fam == -EBADMSG ? -1 : 0;
+	if (tot < len)
+		rte_pktmbuf_trim(m, (uint16_t)(len - tot)); /* Ethernet padding */
+	return fam;
 }
 
 static inline const uint8_t *
@@ -81,11 +66,7 @@ ip_dst(struct rte_mbuf *m, int family)
 bool
 dp_is_nd(struct rte_mbuf *m)
 {
-	const struct rte_ipv6_hdr *ip6 = rte_pktmbuf_mtod(m, const struct rte_ipv6_hdr *);
-	const uint8_t *icmp = (const uint8_t *)(ip6 + 1);
-
-	return ip6->proto == IPPROTO_ICMPV6 && rte_pktmbuf_data_len(m) > sizeof(*ip6) &&
-	       icmp[0] >= 133 && icmp[0] <= 137;
+	return dp_cls_is_nd(rte_pktmbuf_mtod(m, const uint8_t *), rte_pktmbuf_data_len(m));
 }
 
 void
@@ -97,54 +78,42 @@ dp_rx_process(struct dp_lcore *lc, uint16_t port, struct rte_mbuf **pkts, unsign
 
 	for (unsigned i = 0; i < n; i++) {
 		struct rte_mbuf *m = pkts[i];
-		struct rte_ether_hdr *eth;
 		struct dp_meta *meta = dp_meta(m);
-		uint16_t et;
-		int fam;
+		uint32_t len = rte_pktmbuf_data_len(m);
+		struct dp_cls c;
 
 		lc->stats.rx_pkts++;
 		lc->stats.rx_bytes += rte_pktmbuf_pkt_len(m);
 		if (i + 1 < n)
 			rte_prefetch0(rte_pktmbuf_mtod(pkts[i + 1], void *));
-		if (rte_pktmbuf_data_len(m) < sizeof(*eth)) {
-			dp_drop(lc, m, DP_DROP_RX_MALFORMED);
+		dp_classify(rte_pktmbuf_mtod(m, const uint8_t *), len, &p->mac, cls_flags(m), &c);
+		/* a port is one untagged segment (CONFIG.md has no VLANs): a
+		 * tagged frame is not ours, whatever it carries */
+		if (c.tagged) {
+			dp_drop(lc, m, DP_DROP_RX_UNSUPPORTED);
 			continue;
 		}
-		eth = rte_pktmbuf_mtod(m, struct rte_ether_hdr *);
-		/* packet sockets also see what we sent: never loop our own frames */
-		if (rte_is_same_ether_addr(&eth->src_addr, &p->mac) ||
-		    (!rte_is_same_ether_addr(&eth->dst_addr, &p->mac) &&
-		     !rte_is_multicast_ether_addr(&eth->dst_addr))) {
-			dp_drop(lc, m, DP_DROP_RX_UNSUPPORTED);
+		if (c.kind == DP_CLS_DROP) {
+			dp_drop(lc, m, (enum dp_drop)c.drop);
 			continue;
 		}
 		memset(meta, 0, sizeof(*meta));
 		meta->in_port = port;
-		et = rte_be_to_cpu_16(eth->ether_type);
-		if (et == RTE_ETHER_TYPE_ARP) {
+		if (c.kind == DP_CLS_ARP) {
 			meta->l2 = 1;
 			meta->reason = DP_CTL_L2;
 			dp_to_main(lc, m, DP_ACT_CONTROL);
 			continue;
 		}
-		if (et != RTE_ETHER_TYPE_IPV4 && et != RTE_ETHER_TYPE_IPV6) {
-			dp_drop(lc, m, DP_DROP_RX_UNSUPPORTED);
-			continue;
-		}
-		rte_pktmbuf_adj(m, sizeof(*eth));
-		fam = dp_ip_check(m);
-		if (fam <= 0) {
-			dp_drop(lc, m, fam < 0 ? DP_DROP_IP_BAD_CSUM : DP_DROP_RX_MALFORMED);
-			continue;
-		}
-		meta->family = (uint8_t)fam;
-		if (fam == AF_INET6 && dp_is_nd(m)) {
-			rte_pktmbuf_prepend(m, sizeof(*eth)); /* ND wants its frame */
-			meta->l2 = 1;
+		meta->family = c.family;
+		rte_pktmbuf_trim(m, (uint16_t)(len - c.l3_off - c.l3_len)); /* Ethernet padding */
+		if (c.kind == DP_CLS_ND) {
+			meta->l2 = 1; /* ND wants its frame */
 			meta->reason = DP_CTL_L2;
 			dp_to_main(lc, m, DP_ACT_CONTROL);
 			continue;
 		}
+		rte_pktmbuf_adj(m, c.l3_off);
 		ip[nip++] = m;
 	}
 	if (nip > 0)
@@ -186,47 +155,35 @@ lookup(struct rte_mbuf **pkts, unsigned n, uint32_t *nh)
 }
 
 /* A datagram to one of our WireGuard listen ports? Then strip the outer
- * headers, note the outer source, and return the interface; else -1. */
+ * headers, note the outer source, and return the interface; -2 when its UDP
+ * length is wrong; else -1. */
 static int
 wg_classify(struct rte_mbuf *m, int family)
 {
-	uint8_t *p = rte_pktmbuf_mtod(m, uint8_t *);
+	const uint8_t *p = rte_pktmbuf_mtod(m, const uint8_t *);
+	uint32_t len = rte_pktmbuf_data_len(m);
 	struct dp_meta *meta = dp_meta(m);
-	struct rte_udp_hdr *udp;
-	uint32_t l3len, ulen;
+	struct dp_cls_l4 l4;
 
-	if (family == AF_INET) {
-		struct rte_ipv4_hdr *ip = (void *)p;
-
-		if (ip->next_proto_id != IPPROTO_UDP ||
-		    (ip->fragment_offset & rte_cpu_to_be_16(RTE_IPV4_HDR_MF_FLAG |
-							    RTE_IPV4_HDR_OFFSET_MASK)))
-			return -1;
-		l3len = (uint32_t)(ip->version_ihl & 0xf) * 4;
-		meta->src.family = AF_INET;
-		memset(meta->src.addr, 0, 16);
-		memcpy(meta->src.addr, &ip->src_addr, 4);
-	} else {
-		struct rte_ipv6_hdr *ip6 = (void *)p;
-
-		if (ip6->proto != IPPROTO_UDP)
-			return -1;
-		l3len = sizeof(*ip6);
-		meta->src.family = AF_INET6;
-		memcpy(meta->src.addr, ip6->src_addr, 16);
-	}
-	if (rte_pktmbuf_data_len(m) < l3len + sizeof(*udp))
+	dp_cls_l4(p, len, family, &l4);
+	if (l4.proto != IPPROTO_UDP || l4.frag)
 		return -1;
-	udp = (struct rte_udp_hdr *)(p + l3len);
+	meta->src.family = family;
+	memset(meta->src.addr, 0, 16);
+	if (family == AF_INET)
+		memcpy(meta->src.addr, p + offsetof(struct rte_ipv4_hdr, src_addr), 4);
+	else
+		memcpy(meta->src.addr, p + offsetof(struct rte_ipv6_hdr, src_addr), 16);
+	if (!l4.udp)
+		return -1;
 	for (unsigned i = 0; i < dp_eng->n_wg; i++) {
-		if (dp_eng->wg[i].up && udp->dst_port == dp_eng->wg[i].listen_port) {
-			ulen = rte_be_to_cpu_16(udp->dgram_len);
-			if (ulen < sizeof(*udp) || l3len + ulen > rte_pktmbuf_data_len(m))
+		if (dp_eng->wg[i].up && l4.dport == dp_eng->wg[i].listen_port) {
+			if (!l4.udp_len_ok)
 				return -2;
-			meta->src.port = udp->src_port;
+			meta->src.port = l4.sport;
 			meta->wg_if = (uint16_t)i;
-			rte_pktmbuf_trim(m, (uint16_t)(rte_pktmbuf_data_len(m) - l3len - ulen));
-			rte_pktmbuf_adj(m, (uint16_t)(l3len + sizeof(*udp)));
+			rte_pktmbuf_trim(m, (uint16_t)(len - l4.off - l4.udp_len));
+			rte_pktmbuf_adj(m, (uint16_t)(l4.off + sizeof(struct rte_udp_hdr)));
 			return (int)i;
 		}
 	}

@@ -25,9 +25,10 @@ void dp_output(struct dp_lcore *lc, struct rte_mbuf *m, uint32_t nh, int family,
 /* Hand m to worker w's ring with an action (counted drop when full). */
 void dp_handoff(struct dp_lcore *lc, unsigned w, struct rte_mbuf *m, enum dp_action act);
 
-/* Parse helpers shared with the main lcore: the L3 family of an IP packet
- * at the data start (AF_INET/AF_INET6/0) after checking its header and
- * trimming link padding; 0 when malformed. */
+/* Parse helpers shared with the main lcore, over classify.c: the L3 family
+ * of an IP packet at the data start (AF_INET/AF_INET6) after checking its
+ * header (dp_cls_ip) and trimming link padding; 0 when malformed, -1 on a
+ * wrong IPv4 header checksum. */
 int dp_ip_check(struct rte_mbuf *m);
 /* Is this IPv6 packet (data at the IP header) ND: ICMPv6 133..137 with no
  * extension headers? */

@@ -8,6 +8,7 @@
 
 #include <rte_byteorder.h>
 #include <rte_ip.h>
+#include <rte_prefetch.h>
 #include <rte_udp.h>
 
 #include "fib.h"
@@ -129,12 +130,76 @@ want_handshake(struct wg_peer *p)
 	}
 }
 
+/* A keypair's age at now. The main lcore may install it after this burst
+ * read its clock: it is then 0, not an unsigned wrap to "expired". */
+static inline uint64_t
+kp_age(const struct wg_keypair *kp, uint64_t now)
+{
+	return now > kp->birth_ns ? now - kp->birth_ns : 0;
+}
+
 static inline bool
 kp_can_send(const struct wg_keypair *kp, uint64_t now)
 {
 	return kp != NULL && (kp->initiator || kp->confirmed) &&
-	       now - kp->birth_ns < (uint64_t)WG_REJECT_AFTER_TIME_S * 1000000000ULL &&
+	       kp_age(kp, now) < (uint64_t)WG_REJECT_AFTER_TIME_S * 1000000000ULL &&
 	       kp->send_counter < WG_REJECT_AFTER_MESSAGES;
+}
+
+/* With many peers every packet of a burst names a keypair and a peer that
+ * are not in the cache: ask for them all first, each step a pass over the
+ * burst, so the misses overlap instead of following one another. */
+static void
+prefetch_keypairs(struct rte_mbuf **pkts, unsigned n)
+{
+	struct wg_keypair *kps[DP_MAX_BURST];
+
+	for (unsigned i = 0; i < n; i++) {
+		const struct cr_wg_msg_data_hdr *h = rte_pktmbuf_mtod(pkts[i], const void *);
+
+		rte_prefetch0(&dp_eng->kp_table[rte_le_to_cpu_32(h->receiver) & dp_eng->kp_mask]);
+	}
+	for (unsigned i = 0; i < n; i++) {
+		const struct cr_wg_msg_data_hdr *h = rte_pktmbuf_mtod(pkts[i], const void *);
+
+		kps[i] = dp_eng->kp_table[rte_le_to_cpu_32(h->receiver) & dp_eng->kp_mask];
+		if (kps[i] != NULL) {
+			rte_prefetch0(kps[i]);
+			rte_prefetch0((const uint8_t *)kps[i] + RTE_CACHE_LINE_SIZE);
+		}
+	}
+	for (unsigned i = 0; i < n; i++) {
+		const struct wg_peer *p;
+
+		if (kps[i] == NULL || kps[i]->peer_id >= dp_eng->max_peers)
+			continue;
+		p = &dp_eng->peers[kps[i]->peer_id];
+		rte_prefetch0(p);
+		rte_prefetch0((const uint8_t *)p + RTE_CACHE_LINE_SIZE);
+		rte_prefetch0((const uint8_t *)p + 2 * RTE_CACHE_LINE_SIZE);
+		rte_prefetch0((const uint8_t *)p + 3 * RTE_CACHE_LINE_SIZE);
+	}
+}
+
+/* The same for packets to encrypt: their peers, then the current keypairs. */
+static void
+prefetch_peers(struct rte_mbuf **pkts, unsigned n)
+{
+	for (unsigned i = 0; i < n; i++) {
+		const struct wg_peer *p = &dp_eng->peers[dp_meta(pkts[i])->peer];
+
+		rte_prefetch0((const uint8_t *)p + offsetof(struct wg_peer, endpoint));
+		rte_prefetch0((const uint8_t *)p + offsetof(struct wg_peer, current));
+		rte_prefetch0((const uint8_t *)p + offsetof(struct wg_peer, st));
+	}
+	for (unsigned i = 0; i < n; i++) {
+		const struct wg_keypair *kp = dp_eng->peers[dp_meta(pkts[i])->peer].current;
+
+		if (kp != NULL) {
+			rte_prefetch0(kp);
+			rte_prefetch0((const uint8_t *)kp + RTE_CACHE_LINE_SIZE);
+		}
+	}
 }
 
 void
@@ -146,6 +211,7 @@ wg_decrypt_burst(struct dp_lcore *lc, struct rte_mbuf **pkts, unsigned n)
 	unsigned nlive = 0, ninner = 0;
 	uint64_t now = dp_now_ns();
 
+	prefetch_keypairs(pkts, n);
 	for (unsigned i = 0; i < n; i++) {
 		struct rte_mbuf *m = pkts[i];
 		const struct cr_wg_msg_data_hdr *h = rte_pktmbuf_mtod(m, const void *);
@@ -173,7 +239,7 @@ wg_decrypt_burst(struct dp_lcore *lc, struct rte_mbuf **pkts, unsigned n)
 				continue;
 			}
 		}
-		if (now - kp->birth_ns >= (uint64_t)WG_REJECT_AFTER_TIME_S * 1000000000ULL) {
+		if (kp_age(kp, now) >= (uint64_t)WG_REJECT_AFTER_TIME_S * 1000000000ULL) {
 			dp_drop(lc, m, DP_DROP_WG_KEY_EXPIRED);
 			continue;
 		}
@@ -379,6 +445,7 @@ wg_encrypt_flush(struct dp_lcore *lc)
 	uint64_t now = dp_now_ns();
 
 	lc->n_enc = 0;
+	prefetch_peers(lc->enc, n);
 	for (unsigned i = 0; i < n; i++) {
 		struct rte_mbuf *m = lc->enc[i];
 		struct wg_peer *p = &dp_eng->peers[dp_meta(m)->peer];
@@ -428,7 +495,7 @@ wg_encrypt_flush(struct dp_lcore *lc)
 		};
 		kp->send_counter++;
 		if (kp->initiator && (kp->send_counter > WG_REKEY_AFTER_MESSAGES ||
-				      now - kp->birth_ns >
+				      kp_age(kp, now) >
 					      (uint64_t)WG_REKEY_AFTER_TIME_S * 1000000000ULL))
 			want_handshake(p);
 		peers[nlive] = p;

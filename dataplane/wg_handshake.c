@@ -81,6 +81,19 @@ keypair_ready(struct dp_lcore *lc, struct wg_peer *p, struct wg_keypair *kp,
 	}
 }
 
+/* The precomputed static-static DH of a known peer (cr_noise_ss_fn). */
+static int
+peer_ss(void *ctx, const uint8_t remote_s[WG_KEY_LEN], uint8_t out[WG_KEY_LEN])
+{
+	const struct dp_wg_if *wif = ctx;
+	const struct wg_peer *p = wg_peer_find(dp_eng, wif->index, remote_s);
+
+	if (p == NULL || !p->ss_valid)
+		return -ENOENT;
+	memcpy(out, p->ss, WG_KEY_LEN);
+	return 0;
+}
+
 static void
 consume_initiation(struct dp_lcore *lc, struct dp_wg_if *wif, const struct dp_meta *meta,
 		   const struct cr_wg_msg_initiation *msg, uint64_t now)
@@ -93,7 +106,7 @@ consume_initiation(struct dp_lcore *lc, struct dp_wg_if *wif, const struct dp_me
 	uint8_t ts[WG_TAI64N_LEN];
 	uint32_t sender;
 
-	if (cr_wg_initiation_consume(&hs, &wif->self, msg, &sender, ts) != 0) {
+	if (cr_wg_initiation_consume_ss(&hs, &wif->self, msg, &sender, ts, peer_ss, wif) != 0) {
 		lc->stats.drops[DP_DROP_WG_HS_INVALID]++;
 		return;
 	}
@@ -285,6 +298,16 @@ wg_handshake_initiate(struct dp_lcore *lc, struct wg_peer *p, bool retry)
 	send_msg(lc, p, p->wg_if, &msg, sizeof(msg), &ep);
 }
 
+/* now - t, or 0 when t is later: workers and the handshake path stamp
+ * with clocks read after the main loop's `now`, and an unsigned
+ * difference would wrap to "centuries ago" (zeroing a session made a
+ * microsecond earlier). */
+static inline uint64_t
+since(uint64_t now, uint64_t t)
+{
+	return now > t ? now - t : 0;
+}
+
 /* The timers of one peer, from its stamps (Linux timers.c semantics). */
 static void
 peer_timers(struct dp_lcore *lc, struct wg_peer *p, uint64_t now)
@@ -318,7 +341,8 @@ peer_timers(struct dp_lcore *lc, struct wg_peer *p, uint64_t now)
 	}
 
 	/* send_keepalive: data came in and we sent nothing back for 10 s */
-	if (data_rx > last_tx && now - data_rx >= (uint64_t)WG_KEEPALIVE_TIMEOUT_S * NS &&
+	if (data_rx > last_tx &&
+	    since(now, data_rx) >= (uint64_t)WG_KEEPALIVE_TIMEOUT_S * NS &&
 	    p->keepalive_req_ns < data_rx) {
 		p->keepalive_req_ns = now;
 		dp_worker_event(p->owner, DP_EV_KEEPALIVE, p->id, NULL);
@@ -326,7 +350,7 @@ peer_timers(struct dp_lcore *lc, struct wg_peer *p, uint64_t now)
 
 	/* new_handshake: we sent data and heard nothing for KEEPALIVE + REKEY_TIMEOUT */
 	if (data_tx > last_rx &&
-	    now - data_tx >= (uint64_t)(WG_KEEPALIVE_TIMEOUT_S + WG_REKEY_TIMEOUT_S) * NS &&
+	    since(now, data_tx) >= (uint64_t)(WG_KEEPALIVE_TIMEOUT_S + WG_REKEY_TIMEOUT_S) * NS &&
 	    p->hs_local_index == 0 && p->new_hs_req_ns < data_tx) {
 		p->new_hs_req_ns = now;
 		wg_handshake_initiate(lc, p, false);
@@ -334,14 +358,15 @@ peer_timers(struct dp_lcore *lc, struct wg_peer *p, uint64_t now)
 
 	/* rekey on receive: the initiator's keys near REJECT_AFTER_TIME */
 	if (birth != 0 && st->cur_initiator && data_rx > birth &&
-	    now - birth >= (uint64_t)(WG_REJECT_AFTER_TIME_S - WG_KEEPALIVE_TIMEOUT_S -
-				      WG_REKEY_TIMEOUT_S) * NS &&
+	    since(now, birth) >= (uint64_t)(WG_REJECT_AFTER_TIME_S - WG_KEEPALIVE_TIMEOUT_S -
+					    WG_REKEY_TIMEOUT_S) * NS &&
 	    p->hs_local_index == 0)
 		wg_handshake_initiate(lc, p, false);
 
 	/* persistent keepalive */
 	if (p->persistent_keepalive != 0 &&
-	    now - RTE_MAX(last_tx, p->keepalive_req_ns) >= (uint64_t)p->persistent_keepalive * NS) {
+	    since(now, RTE_MAX(last_tx, p->keepalive_req_ns)) >=
+		    (uint64_t)p->persistent_keepalive * NS) {
 		p->keepalive_req_ns = now;
 		if (birth != 0)
 			dp_worker_event(p->owner, DP_EV_KEEPALIVE, p->id, NULL);
@@ -351,7 +376,7 @@ peer_timers(struct dp_lcore *lc, struct wg_peer *p, uint64_t now)
 
 	/* zero_key_material: nothing new for 3 x REJECT_AFTER_TIME */
 	if (p->last_handshake_mono_ns != 0 &&
-	    now - p->last_handshake_mono_ns >= (uint64_t)WG_KEY_ZERO_AFTER_S * NS) {
+	    since(now, p->last_handshake_mono_ns) >= (uint64_t)WG_KEY_ZERO_AFTER_S * NS) {
 		p->last_handshake_mono_ns = 0;
 		dp_worker_event(p->owner, DP_EV_KEYS_ZERO, p->id, NULL);
 	}
@@ -360,11 +385,19 @@ peer_timers(struct dp_lcore *lc, struct wg_peer *p, uint64_t now)
 void
 wg_timers_run(struct dp_lcore *lc, uint64_t now)
 {
-	/* every peer about 10 times a second, in slices */
 	static uint32_t cursor;
-	static uint64_t slice_ns;
+	static uint64_t slice_ns, rl_gc_ns;
 	uint32_t n = dp_eng->max_peers, per;
 
+	/* the rate limiter forgets sources idle for a second (Linux: its gc
+	 * work, every second); without this its table fills for good and,
+	 * under load, every new source is refused */
+	if (now - rl_gc_ns >= (uint64_t)WG_RATELIMIT_GC_INTERVAL_S * NS) {
+		rl_gc_ns = now;
+		cr_ratelimit_gc(dp_eng->ratelimit, now);
+	}
+
+	/* every peer about 10 times a second, in slices */
 	if (now - slice_ns < NS / 1000)
 		return;
 	slice_ns = now;

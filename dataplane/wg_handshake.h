@@ -17,7 +17,8 @@ void wg_handshake_input(struct dp_lcore *lc, struct rte_mbuf *m);
 /* Send an initiation to p now unless one went out in the last
  * REKEY_TIMEOUT (retry: a timer's retransmission, always sent). */
 void wg_handshake_initiate(struct dp_lcore *lc, struct wg_peer *p, bool retry);
-/* Walk a slice of the peer table and fire due timers. */
+/* Walk a slice of the peer table and fire due timers; once a second, let
+ * the rate limiter forget idle sources. */
 void wg_timers_run(struct dp_lcore *lc, uint64_t now_ns);
 
 #endif /* GATE44_WG_HANDSHAKE_H */

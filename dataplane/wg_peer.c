@@ -16,6 +16,7 @@
 
 #include "wg_data.h"
 #include "wg_peer.h"
+#include "x25519.h"
 
 struct key_of {
 	uint16_t wg_if;
@@ -130,6 +131,8 @@ wg_peer_set(struct dp_engine *e, const struct dp_peer_conf *c)
 		p->wg_if = c->wg_if;
 		p->owner = (uint16_t)(id % e->n_workers);
 		memcpy(p->public_key, c->public_key, WG_KEY_LEN);
+		/* the initiator's static-static DH, once for all its handshakes */
+		p->ss_valid = cr_x25519(p->ss, e->wg[c->wg_if].self.priv, c->public_key) == 0;
 		cr_cookie_maker_init(&p->cookie, c->public_key);
 		memset(p->last_tai64n, 0, sizeof(p->last_tai64n));
 		p->last_handshake_ns = 0;
@@ -168,6 +171,8 @@ wg_peer_remove(struct dp_engine *e, struct wg_peer *p)
 	cr_noise_hs_clear(&p->hs);
 	cr_cookie_maker_clear(&p->cookie);
 	sodium_memzero(p->psk, WG_KEY_LEN);
+	sodium_memzero(p->ss, WG_KEY_LEN);
+	p->ss_valid = false;
 	wg_peer_endpoint_set(p, &none);
 	/* the owner drops its keypairs (reporting each as retired) and staged
 	 * packets, then reports DP_MEV_PEER_RELEASED: only then is the id

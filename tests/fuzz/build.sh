@@ -11,7 +11,7 @@ root=$(cd "$here/../.." && pwd)
 out="$here/out"
 CC=${CC:-clang}
 
-ALL_TARGETS="noise transport config engine_sock uapi ctl_cfg wgconf http_json"
+ALL_TARGETS="noise transport config engine_sock uapi ctl_cfg wgconf http_json classify"
 
 cflags="-g -O1 -std=gnu11 -D_GNU_SOURCE -fsanitize=fuzzer,address,undefined
 	-fno-sanitize-recover=undefined -fno-omit-frame-pointer
@@ -50,9 +50,8 @@ target_args() {
 		echo "-I$k $k/uapi.c $(pc --libs libsodium)"
 		;;
 	ctl_cfg)
-		# private-key-file is read through the harness's fuzz_fopen: the
-		# fuzzer never opens a real file (nor blocks on a FIFO).
-		echo "-I$k -Dfopen=fuzz_fopen $k/cfg.c $(pc --libs libsodium)"
+		# key files are real files in the harness's private directory
+		echo "-I$k $k/cfg.c $(pc --libs libsodium)"
 		;;
 	wgconf)
 		echo "-I$k $k/wgconf.c $(pc --libs libsodium)"
@@ -63,6 +62,12 @@ target_args() {
 		echo "-I$k $(pc --cflags jansson sqlite3) $k/ipam.c $k/store.c" \
 			"$k/store_users.c $k/store_tunnels.c $k/store_addrs.c" \
 			"$k/wgconf.c $k/cfg.c $(pc --libs jansson sqlite3 libsodium)"
+		;;
+	classify)
+		# DPDK headers only (inline checksum and Ethernet helpers): no
+		# DPDK library is linked, no EAL.
+		echo "-DALLOW_EXPERIMENTAL_API -I$d $(pc --cflags libdpdk libsodium)" \
+			"$d/classify.c $(pc --libs libsodium)"
 		;;
 	*)
 		echo "build.sh: unknown target '$1' (known: $ALL_TARGETS)" >&2

@@ -16,7 +16,7 @@ set -u
 here=$(cd "$(dirname "$0")" && pwd)
 root=$(cd "$here/../.." && pwd)
 out="$here/out"
-ALL_TARGETS="noise transport config engine_sock uapi ctl_cfg wgconf http_json"
+ALL_TARGETS="noise transport config engine_sock uapi ctl_cfg wgconf http_json classify"
 
 if [ $# -lt 1 ] || ! [ "$1" -gt 0 ] 2>/dev/null; then
 	echo "usage: $0 DURATION_S [TARGET...]" >&2

@@ -16,7 +16,7 @@ here=$(cd "$(dirname "$0")" && pwd)
 out="$here/out"
 RUNS=${FUZZ_RUNS:-20000}
 TIME=${FUZZ_TIME:-30}
-ALL_TARGETS="noise transport config engine_sock uapi ctl_cfg wgconf http_json"
+ALL_TARGETS="noise transport config engine_sock uapi ctl_cfg wgconf http_json classify"
 targets=${*:-$ALL_TARGETS}
 
 # Abort on the first report, with a stack; leaks are checked per input.

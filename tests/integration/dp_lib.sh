@@ -80,3 +80,25 @@ if sport:
 s.sendto(payload, (dst, dport))
 PY
 }
+
+# The flood tests' hosts: the POP (pu toward the users' LAN, pi toward the
+# internet host), a user U1 (192.0.2.11) and an attacker ATK (192.0.2.66)
+# on one bridged LAN, and INET (198.51.100.2) routing 44/9 to the POP.
+# Sets POP U1 ATK INET LAN.
+dp_flood_topology() {
+	POP=$(itest_name pop); U1=$(itest_name u1); ATK=$(itest_name atk)
+	INET=$(itest_name inet); LAN=$(itest_name lan)
+	for n in "$POP" "$U1" "$ATK" "$INET" "$LAN"; do ns_add "$n"; done
+	ns_exec "$LAN" ip link add br0 type bridge
+	ns_exec "$LAN" ip link set br0 up
+	veth_add "$POP" pu "$LAN" lp
+	veth_add "$U1" e0 "$LAN" l1
+	veth_add "$ATK" e0 "$LAN" l2
+	for l in lp l1 l2; do ns_exec "$LAN" ip link set "$l" master br0; done
+	veth_add "$POP" pi "$INET" e0
+	for i in pu pi; do ns_exec "$POP" sysctl -qw "net.ipv6.conf.$i.disable_ipv6=1"; done
+	addr_add "$U1" e0 192.0.2.11/24
+	addr_add "$ATK" e0 192.0.2.66/24
+	addr_add "$INET" e0 198.51.100.2/24
+	route_add "$INET" 44.0.0.0/9 via 198.51.100.1
+}

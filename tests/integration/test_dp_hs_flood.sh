@@ -4,28 +4,15 @@
 # generator goes, for a bounded time. The engine comes under load, answers
 # with cookie replies instead of doing Diffie-Hellman (the per-source rate
 # limit applies to initiations that come back with a valid cookie, which
-# this flood does not do), keeps answering its socket, and a real wireguard-go user
-# still completes its handshake (through the cookie) and passes traffic.
+# this flood does not do; test_dp_hs_cookie_flood does), keeps answering
+# its socket, and a real wireguard-go user still completes its handshake
+# (through the cookie) and passes traffic.
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 itest_init test_dp_hs_flood
 . "$(dirname "$0")/dp_lib.sh"
 
-POP=$(itest_name pop); U1=$(itest_name u1); ATK=$(itest_name atk); INET=$(itest_name inet)
-LAN=$(itest_name lan)
-for n in "$POP" "$U1" "$ATK" "$INET" "$LAN"; do ns_add "$n"; done
-ns_exec "$LAN" ip link add br0 type bridge
-ns_exec "$LAN" ip link set br0 up
-veth_add "$POP" pu "$LAN" lp
-veth_add "$U1" e0 "$LAN" l1
-veth_add "$ATK" e0 "$LAN" l2
-for l in lp l1 l2; do ns_exec "$LAN" ip link set "$l" master br0; done
-veth_add "$POP" pi "$INET" e0
-for i in pu pi; do ns_exec "$POP" sysctl -qw "net.ipv6.conf.$i.disable_ipv6=1"; done
-addr_add "$U1" e0 192.0.2.11/24
-addr_add "$ATK" e0 192.0.2.66/24
-addr_add "$INET" e0 198.51.100.2/24
-route_add "$INET" 44.0.0.0/9 via 198.51.100.1
+dp_flood_topology
 
 POP_KEY=$(wg_genkey); POP_PUB=$(wg_pubkey "$POP_KEY")
 K1=$(wg_genkey); P1=$(wg_pubkey "$K1")
