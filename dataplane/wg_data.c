@@ -442,8 +442,11 @@ wg_encrypt_flush(struct dp_lcore *lc)
 	struct rte_mbuf *live[DP_MAX_BURST];
 	struct wg_peer *peers[DP_MAX_BURST];
 	unsigned nlive = 0, n = lc->n_enc;
-	uint64_t now = dp_now_ns();
+	uint64_t now;
 
+	if (n == 0) /* every loop of an idle worker comes here */
+		return;
+	now = dp_now_ns();
 	lc->n_enc = 0;
 	prefetch_peers(lc->enc, n);
 	for (unsigned i = 0; i < n; i++) {
