@@ -72,11 +72,12 @@ usage(FILE *f)
 {
 	fprintf(f,
 		"usage: gate44-bench-engine [--quick] [--json FILE] [--peers LIST] [--sizes LIST]\n"
-		"                           [--no-flood] [--cold]\n"
+		"                           [--no-flood] [--cold] [--hugepages]\n"
 		"  --quick        fewer packets and at most 10 000 peers (about a minute)\n"
 		"  --peers LIST   established peers per stage, e.g. 1,1000,10000,100000\n"
 		"  --sizes LIST   inner IPv4 packet sizes, e.g. 64,512,1420,imix\n"
 		"  --json FILE    write every figure there\n"
+		"  --hugepages    EAL memory from hugepages (--in-memory; reserve them first)\n"
 		"  --cold         hand the engine frames from DRAM (default: warmed into the\n"
 		"                 cache as a NIC's DMA (DDIO) leaves them)\n"
 		"Needs 2 cores (the engine's worker on core 1, the generator on core 0).\n");
@@ -88,16 +89,22 @@ write_config(const char *path, const char *sock, unsigned max_peers, unsigned me
 {
 	FILE *f = fopen(path, "w");
 	uint8_t priv[32], pub[32];
-	char b64[64];
+	char b64[64], mem[64];
 
 	if (f == NULL)
 		return -errno;
+	/* hugepages as on a POP (memory grows as needed, no files), or plain
+	 * memory of a fixed size */
+	if (b.hugepages)
+		snprintf(mem, sizeof(mem), "--in-memory");
+	else
+		snprintf(mem, sizeof(mem), "--no-huge -m %u --no-shconf", mem_mb);
 	cr_x25519_keypair(priv, pub);
 	sodium_bin2base64(b64, sizeof(b64), priv, 32, sodium_base64_VARIANT_ORIGINAL);
 	memcpy(b.pop_pub, pub, 32);
 	fprintf(f,
 		"[eal]\n"
-		"args = --no-huge -m %u --no-shconf --no-pci --no-telemetry --lcores 0@0,1@1,2@0\n"
+		"args = %s --no-pci --no-telemetry --lcores 0@0,1@1,2@0\n"
 		"args = --file-prefix g44bench%d --log-level lib.eal:error\n"
 		"[engine]\nsocket = %s\nworkers = 1\nmbufs = 16383\nburst = 32\n"
 		"max-peers = %u\nroutes4 = %u\nroutes6 = 1024\n"
@@ -107,7 +114,7 @@ write_config(const char *path, const char *sock, unsigned max_peers, unsigned me
 		"address = 44.128.0.1/10\nmtu = 1420\n"
 		"[route]\nprefix = 100.64.0.0/10\nvia = 10.0.0.2\nport = wan\n"
 		"[route]\nprefix = 198.18.0.0/15\nvia = 10.1.0.2\nport = inet\n",
-		mem_mb, (int)getpid(), sock, max_peers, max_peers + 1024, b64);
+		mem, (int)getpid(), sock, max_peers, max_peers + 1024, b64);
 	sodium_memzero(priv, sizeof(priv));
 	sodium_memzero(b64, sizeof(b64));
 	return fclose(f) == 0 ? 0 : -errno;
@@ -169,6 +176,7 @@ main(int argc, char **argv)
 		{"peers", required_argument, NULL, 'p'}, {"sizes", required_argument, NULL, 's'},
 		{"no-flood", no_argument, NULL, 'F'}, {"help", no_argument, NULL, 'h'},
 		{"cold", no_argument, NULL, 'C'},
+		{"hugepages", no_argument, NULL, 'H'},
 		{NULL, 0, NULL, 0},
 	};
 	char dir[] = "/tmp/g44bench.XXXXXX", conf[128], sock[128], err[512];
@@ -196,6 +204,9 @@ main(int argc, char **argv)
 			break;
 		case 'C':
 			b.cold = true;
+			break;
+		case 'H':
+			b.hugepages = true;
 			break;
 		case 'h':
 			usage(stdout);

@@ -81,6 +81,7 @@ struct bench {
 	unsigned sizes[BENCH_MAX_SIZES], n_sizes;
 	bool quick, flood;
 	bool cold;                  /* frames from DRAM, not warmed as a NIC would */
+	bool hugepages;             /* EAL --in-memory on hugepages, else --no-huge */
 	bool e2e;                   /* over the wire: no latency, no engine counters */
 	const char *label;          /* the system under test (end to end) */
 	const char *json_path;

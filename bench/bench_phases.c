@@ -17,6 +17,7 @@
 #include <rte_malloc.h>
 #include <rte_prefetch.h>
 #include <rte_mbuf_dyn.h>
+#include <rte_mbuf_pool_ops.h>
 
 #include "bench_engine.h"
 #include "dp.h"
@@ -80,10 +81,48 @@ run_packets(unsigned size)
 	return b.quick ? n / 4 : n;
 }
 
+/* rte_pktmbuf_pool_create, but objects may straddle pages: without
+ * hugepages a 4 KiB page would otherwise hold one 2 KiB buffer. Nothing
+ * DMAs into these buffers (ring ports, or af_packet's copies). */
+static struct rte_mempool *
+make_pool(const char *name, unsigned n)
+{
+	struct rte_pktmbuf_pool_private priv = {
+		.mbuf_data_room_size = DATAROOM,
+		.mbuf_priv_size = RTE_ALIGN(sizeof(struct dp_meta), RTE_MBUF_PRIV_ALIGN),
+	};
+	unsigned elt = sizeof(struct rte_mbuf) + priv.mbuf_priv_size + DATAROOM;
+	struct rte_mempool *mp;
+
+	mp = rte_mempool_create_empty(name, n, elt, 256, sizeof(priv), (int)rte_socket_id(),
+				      RTE_MEMPOOL_F_NO_IOVA_CONTIG);
+	if (mp == NULL)
+		return NULL;
+	if (rte_mempool_set_ops_byname(mp, rte_mbuf_best_mempool_ops(), NULL) != 0) {
+		rte_mempool_free(mp);
+		return NULL;
+	}
+	rte_pktmbuf_pool_init(mp, &priv);
+	if (rte_mempool_populate_default(mp) < 0) {
+		rte_mempool_free(mp);
+		return NULL;
+	}
+	rte_mempool_obj_iter(mp, rte_pktmbuf_init, NULL);
+	return mp;
+}
+
+static unsigned
+lat_packets(void)
+{
+	return b.e2e ? 0 : b.quick ? 50000 : 200000;
+}
+
 unsigned
 bench_pool_mbufs(unsigned max_peers)
 {
-	return run_packets(64) + max_peers + 65536;
+	/* a run's packets with its latency share, or a handshake per peer:
+	 * never both at once; the slack covers what the engine holds */
+	return RTE_MAX(run_packets(64) + lat_packets(), max_peers) + 65536;
 }
 
 uint64_t
@@ -91,7 +130,7 @@ bench_pool_bytes(unsigned max_peers)
 {
 	/* mbuf header, the engine's per-packet metadata, data room, mempool
 	 * object header: rounded up generously */
-	return (uint64_t)bench_pool_mbufs(max_peers) * (DATAROOM + 640);
+	return (uint64_t)bench_pool_mbufs(max_peers) * (DATAROOM + 384);
 }
 
 int
@@ -122,10 +161,8 @@ bench_setup_gen(unsigned max_peers)
 	 * baselines: a run's packets plus a handshake for every peer */
 	pool_size = bench_pool_mbufs(max_peers);
 	bench_progress("making a pool of %u packet buffers", pool_size);
-	pool = rte_pktmbuf_pool_create("bench_pool", pool_size, 256,
-				       RTE_ALIGN(sizeof(struct dp_meta), RTE_MBUF_PRIV_ALIGN),
-				       DATAROOM, (int)rte_socket_id());
-	return pool == NULL ? -rte_errno : 0;
+	pool = make_pool("bench_pool", pool_size);
+	return pool == NULL ? -ENOMEM : 0;
 }
 
 /* ---- what comes out of the engine --------------------------------------- */
@@ -136,7 +173,8 @@ struct sink {
 	double *lat;                 /* latency samples, microseconds */
 	uint64_t n_lat, cap_lat;
 	uint64_t responses, cookies, initiations;
-	struct rte_mbuf **keep;      /* handshake responses, consumed later */
+	struct cr_wg_msg_response *keep; /* handshake responses, consumed later (copies:
+					  * the engine's buffers go back at once) */
 	unsigned n_keep, cap_keep;
 };
 
@@ -216,9 +254,13 @@ poll_out(struct sink *s)
 				}
 				type = pi == 0 ? wg_type(m) : 0;
 				if (type == WG_MSG_RESPONSE && s->keep != NULL &&
-				    s->n_keep < s->cap_keep) {
+				    s->n_keep < s->cap_keep &&
+				    m->data_len >= 42 + sizeof(s->keep[0])) {
 					s->responses++;
-					s->keep[s->n_keep++] = m;
+					memcpy(&s->keep[s->n_keep++],
+					       rte_pktmbuf_mtod_offset(m, void *, 42),
+					       sizeof(s->keep[0]));
+					dead[nd++] = m;
 					continue;
 				}
 				if (type == WG_MSG_RESPONSE)
@@ -277,7 +319,8 @@ handshake(unsigned n_peers, struct bench_hs *hs)
 {
 	uint64_t now = rte_get_timer_cycles(), fresh = (uint64_t)REHANDSHAKE_S * b.tsc_hz;
 	unsigned *todo = malloc(sizeof(*todo) * n_peers), n = 0, sent = 0;
-	struct rte_mbuf **msgs, **keep;
+	struct rte_mbuf **msgs;
+	struct cr_wg_msg_response *keep;
 	struct sink s = {.data_port = -1};
 	uint64_t t0, deadline, t_last = 0;
 	int rc = 0;
@@ -331,11 +374,10 @@ handshake(unsigned n_peers, struct bench_hs *hs)
 	for (unsigned i = 0; i < s.n_keep; i++) {
 		uint32_t peer;
 
-		if (gen_input(&b.g, keep[i], &peer, now) == 1)
+		if (gen_response(&b.g, &keep[i], &peer, now) == 0)
 			hs->completed++;
 		else
 			hs->failed++;
-		rte_pktmbuf_free(keep[i]);
 	}
 	hs->failed += n - s.n_keep;
 	hs->per_sec = hs->seconds > 0 ? hs->completed / hs->seconds : 0;
@@ -658,7 +700,7 @@ static void
 data_run(unsigned n_peers, unsigned size, bool encrypt)
 {
 	struct bench_run *r = &b.runs[b.n_runs];
-	unsigned n = run_packets(size), n_lat = b.e2e ? 0 : b.quick ? 50000 : 200000;
+	unsigned n = run_packets(size), n_lat = lat_packets();
 	struct rte_mbuf **pkts = malloc(sizeof(*pkts) * (n + n_lat));
 	char buf[16];
 	const char *sz = size_name(size, buf, sizeof(buf));

@@ -67,6 +67,10 @@ memory_json(void)
 	double rss = n ? ((double)b.mem_established.rss - (double)b.mem_engine.rss) / n : 0;
 	double heap = n ? ((double)b.mem_established.heap - (double)b.mem_engine.heap) / n : 0;
 
+	/* hugepages are not in a process's RSS: DPDK's heap is counted apart */
+	if (b.hugepages)
+		rss += heap;
+
 	/* the peer table is allocated (and zeroed, so resident) for max-peers
 	 * slots when the engine starts: its share is added to the growth */
 	double slots = n ? (double)sizeof(struct wg_peer) * b.eng->max_peers / n : 0;
@@ -100,8 +104,11 @@ bench_report(void)
 			(json_int_t)b.stray, "error", b.error);
 	if (doc != NULL && b.eng != NULL)
 		json_object_set_new(doc, "engine_stats", dp_api_stats_json());
-	if (doc != NULL)
+	if (doc != NULL) {
 		json_object_set_new(doc, "frames", json_string(b.cold ? "cold" : "warm"));
+		json_object_set_new(doc, "memory_kind",
+				    json_string(b.hugepages ? "hugepages" : "4 KiB pages (--no-huge)"));
+	}
 	if (doc != NULL && b.label != NULL)
 		json_object_set_new(doc, "system", json_string(b.label));
 	if (doc == NULL) {
@@ -116,10 +123,8 @@ bench_report(void)
 		printf("memory: %u established peers, %.0f B resident per peer (%zu of it the "
 		       "peer's slot)\n",
 		       b.mem_established_peers,
-		       ((double)b.mem_established.rss - (double)b.mem_engine.rss) /
-				       b.mem_established_peers +
-			       (double)sizeof(struct wg_peer) * b.eng->max_peers /
-				       b.mem_established_peers,
+		       json_real_value(json_object_get(json_object_get(doc, "memory"),
+						       "rss_per_peer_bytes")),
 		       sizeof(struct wg_peer));
 	if (b.error[0] != '\0') {
 		fprintf(stderr, "gate44-bench-engine: %s\n", b.error);

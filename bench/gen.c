@@ -149,38 +149,45 @@ udp_payload(struct rte_mbuf *m, uint32_t *len)
 }
 
 int
+gen_response(struct gen *g, const struct cr_wg_msg_response *r, uint32_t *peer, uint64_t now_ns)
+{
+	uint32_t idx = rte_le_to_cpu_32(r->receiver) - g->index_base;
+	struct gen_peer *p;
+	struct cr_wg_keypair kp;
+
+	if (idx >= g->n_peers || !g->peers[idx].hs_pending)
+		return -ENOENT;
+	p = &g->peers[idx];
+	if (cr_wg_response_consume(&p->hs, &p->s, NULL, r) != 0 ||
+	    cr_wg_keypair_derive(&p->hs, 1, &kp) != 0)
+		return -EBADMSG;
+	memcpy(p->send_key, kp.send, 32);
+	memcpy(p->recv_key, kp.recv, 32);
+	sodium_memzero(&kp, sizeof(kp));
+	p->remote_index = rte_le_to_cpu_32(r->sender);
+	p->send_ctr = 0;
+	p->hs_pending = false;
+	p->established_ns = now_ns ? now_ns : 1;
+	*peer = idx;
+	return 0;
+}
+
+int
 gen_input(struct gen *g, struct rte_mbuf *m, uint32_t *peer, uint64_t now_ns)
 {
 	uint32_t len, idx;
 	const uint8_t *msg = udp_payload(m, &len);
-	struct gen_peer *p;
-	struct cr_wg_keypair kp;
 
-	(void)now_ns;
 	if (msg == NULL || len < 4)
 		return 0;
 	switch (msg[0]) {
 	case WG_MSG_RESPONSE: {
-		const struct cr_wg_msg_response *r = (const void *)msg;
+		int rc;
 
-		if (len != sizeof(*r))
+		if (len != sizeof(struct cr_wg_msg_response))
 			return 0;
-		idx = rte_le_to_cpu_32(r->receiver) - g->index_base;
-		if (idx >= g->n_peers || !g->peers[idx].hs_pending)
-			return 0;
-		p = &g->peers[idx];
-		if (cr_wg_response_consume(&p->hs, &p->s, NULL, r) != 0 ||
-		    cr_wg_keypair_derive(&p->hs, 1, &kp) != 0)
-			return -EBADMSG;
-		memcpy(p->send_key, kp.send, 32);
-		memcpy(p->recv_key, kp.recv, 32);
-		sodium_memzero(&kp, sizeof(kp));
-		p->remote_index = rte_le_to_cpu_32(r->sender);
-		p->send_ctr = 0;
-		p->hs_pending = false;
-		p->established_ns = now_ns ? now_ns : 1;
-		*peer = idx;
-		return 1;
+		rc = gen_response(g, (const struct cr_wg_msg_response *)msg, peer, now_ns);
+		return rc == 0 ? 1 : rc == -EBADMSG ? rc : 0;
 	}
 	case WG_MSG_COOKIE:
 		return 2;

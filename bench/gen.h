@@ -72,6 +72,11 @@ int gen_initiation(struct gen *g, uint32_t i, struct rte_mbuf *m);
  * else, -errno a response that did not authenticate. */
 int gen_input(struct gen *g, struct rte_mbuf *m, uint32_t *peer, uint64_t now_ns);
 
+/* Consume the POP's response to a pending initiation: 0 (the peer has
+ * keys; *peer set), -ENOENT (not ours, or not pending), -EBADMSG. */
+int gen_response(struct gen *g, const struct cr_wg_msg_response *r, uint32_t *peer,
+		 uint64_t now_ns);
+
 /* Inner IPv4/UDP packet of len bytes (>= 28), src -> dst, into buf. */
 void gen_inner_ipv4(uint8_t *buf, uint32_t len, uint32_t src, uint32_t dst, uint16_t id);
 /* Transport data from peer i carrying an inner packet of len bytes, framed

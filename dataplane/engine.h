@@ -123,6 +123,14 @@ dp_now_ns(void)
 	return (uint64_t)((double)rte_rdtsc() * 1e9 / (double)dp_eng->tsc_hz);
 }
 
+/* The worker that owns peer id (wg_peer_set stores the same in p->owner):
+ * computed, so the data path need not read the peer to know where it goes. */
+static inline uint16_t
+dp_peer_owner(uint32_t id)
+{
+	return (uint16_t)(id % dp_eng->n_workers);
+}
+
 static inline struct dp_lcore *
 dp_main_lcore_ctx(void)
 {

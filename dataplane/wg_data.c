@@ -169,10 +169,14 @@ prefetch_keypairs(struct rte_mbuf **pkts, unsigned n)
 		}
 	}
 	for (unsigned i = 0; i < n; i++) {
+		const struct cr_wg_msg_data_hdr *h = rte_pktmbuf_mtod(pkts[i], const void *);
+		uint64_t word = rte_le_to_cpu_64(h->counter) / WG_REPLAY_WORD_BITS;
 		const struct wg_peer *p;
 
 		if (kps[i] == NULL || kps[i]->peer_id >= dp_eng->max_peers)
 			continue;
+		/* the replay window's word for this counter */
+		rte_prefetch0(&kps[i]->replay.bitmap[word & (WG_REPLAY_WORDS - 1)]);
 		p = &dp_eng->peers[kps[i]->peer_id];
 		rte_prefetch0(p);
 		rte_prefetch0((const uint8_t *)p + RTE_CACHE_LINE_SIZE);
@@ -224,12 +228,12 @@ wg_decrypt_burst(struct dp_lcore *lc, struct rte_mbuf **pkts, unsigned n)
 			dp_drop(lc, m, DP_DROP_WG_UNKNOWN_INDEX);
 			continue;
 		}
-		p = &dp_eng->peers[kp->peer_id];
-		if (lc->is_main || p->owner != lc->index) {
+		if (lc->is_main || dp_peer_owner(kp->peer_id) != lc->index) {
 			dp_meta(m)->peer = idx;
-			dp_handoff(lc, p->owner, m, DP_ACT_DECRYPT);
+			dp_handoff(lc, dp_peer_owner(kp->peer_id), m, DP_ACT_DECRYPT);
 			continue;
 		}
+		p = &dp_eng->peers[kp->peer_id];
 		if (kp != p->current && kp != p->previous && kp != p->next) {
 			/* a keypair the main lcore just made: its event may still be
 			 * in our ring (the peer answers faster than we poll) */
@@ -323,10 +327,10 @@ wg_decrypt_burst(struct dp_lcore *lc, struct rte_mbuf **pkts, unsigned n)
 void
 wg_encrypt_enqueue(struct dp_lcore *lc, struct rte_mbuf *m)
 {
-	struct wg_peer *p = &dp_eng->peers[dp_meta(m)->peer];
+	uint32_t id = dp_meta(m)->peer;
 
-	if (lc->is_main || p->owner != lc->index) {
-		dp_handoff(lc, p->owner, m, DP_ACT_ENCRYPT);
+	if (lc->is_main || dp_peer_owner(id) != lc->index) {
+		dp_handoff(lc, dp_peer_owner(id), m, DP_ACT_ENCRYPT);
 		return;
 	}
 	if (lc->n_enc == DP_MAX_BURST)

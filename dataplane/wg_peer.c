@@ -129,7 +129,7 @@ wg_peer_set(struct dp_engine *e, const struct dp_peer_conf *c)
 		memset(&p->st, 0, sizeof(p->st));
 		p->id = id;
 		p->wg_if = c->wg_if;
-		p->owner = (uint16_t)(id % e->n_workers);
+		p->owner = dp_peer_owner(id);
 		memcpy(p->public_key, c->public_key, WG_KEY_LEN);
 		/* the initiator's static-static DH, once for all its handshakes */
 		p->ss_valid = cr_x25519(p->ss, e->wg[c->wg_if].self.priv, c->public_key) == 0;

@@ -58,7 +58,16 @@ for s in -wal -shm; do
 done
 expect_eq "the UAPI socket made again 0600" "$(kind_mode "$UAPI_SOCK")" "socket 600 0"
 
+# run a checker, keep its output for the figures (tests/reliability-report)
+checker() { # OUT CMD...
+	local out=$1 rc=0
+	shift
+	"$@" >"$out" 2>&1 || rc=$?
+	cat "$out"
+	return $rc
+}
 expect_true "access_check.py: every route, another user's objects, bad tokens" \
+	checker "$ITEST_TMP/access.out" \
 	env GATE44_URL="$CTL_URL" GATE44_ADMIN_TOKEN="$ADMIN" GATE44_SRCDIR="$GATE44_SRCDIR" \
 	python3 "$HERE/access_check.py"
 
@@ -83,10 +92,18 @@ ctl_start
 expect_false "wg(8) may not change the interface's key" wg set "$WGIF" private-key <(wg genkey)
 
 expect_true "secrets_check.py scan: database, API, engine, UAPI, logs" \
-	env GATE44_URL="$CTL_URL" GATE44_DB="$DB" GATE44_ENGINE_SOCK="$DP_SOCK" GATE44_POP_KEY_FILE="$ITEST_TMP/pop.key" \
+	checker "$ITEST_TMP/secrets.out" env GATE44_URL="$CTL_URL" GATE44_DB="$DB" GATE44_ENGINE_SOCK="$DP_SOCK" GATE44_POP_KEY_FILE="$ITEST_TMP/pop.key" \
 	GATE44_LOGS="$SAVED $ITEST_TMP/ctl.out $(bg_log ctl) $(bg_log dp)" \
 	python3 "$HERE/secrets_check.py" scan "$SECRETS"
 
+if [ -n "${GATE44_RELIABILITY_OUT:-}" ]; then
+	{
+		printf 'ctl_access checks=%s secret_checks=%s\n' \
+			"$(sed -n 's/^\([0-9]*\) passed, 0 failed$/\1/p' "$ITEST_TMP/access.out")" \
+			"$(sed -n 's/^\([0-9]*\) passed, 0 failed$/\1/p' "$ITEST_TMP/secrets.out")"
+		sed -n 's/^access: /ctl_access_text /p' "$ITEST_TMP/access.out"
+	} >>"$GATE44_RELIABILITY_OUT"
+fi
 bg_stop ctl
 bg_stop dp
 itest_pass
