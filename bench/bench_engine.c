@@ -72,11 +72,13 @@ usage(FILE *f)
 {
 	fprintf(f,
 		"usage: gate44-bench-engine [--quick] [--json FILE] [--peers LIST] [--sizes LIST]\n"
-		"                           [--no-flood] [--cold] [--hugepages]\n"
+		"                           [--no-flood] [--cold] [--hugepages] [--reps N]\n"
 		"  --quick        fewer packets and at most 10 000 peers (about a minute)\n"
 		"  --peers LIST   established peers per stage, e.g. 1,1000,10000,100000\n"
 		"  --sizes LIST   inner IPv4 packet sizes, e.g. 64,512,1420,imix\n"
 		"  --json FILE    write every figure there\n"
+		"  --reps N       full-load runs per figure, the median reported (default 3,\n"
+		"                 --quick 1)\n"
 		"  --hugepages    EAL memory from hugepages (--in-memory; reserve them first)\n"
 		"  --cold         hand the engine frames from DRAM (default: warmed into the\n"
 		"                 cache as a NIC's DMA (DDIO) leaves them)\n"
@@ -177,6 +179,7 @@ main(int argc, char **argv)
 		{"no-flood", no_argument, NULL, 'F'}, {"help", no_argument, NULL, 'h'},
 		{"cold", no_argument, NULL, 'C'},
 		{"hugepages", no_argument, NULL, 'H'},
+		{"reps", required_argument, NULL, 'R'},
 		{NULL, 0, NULL, 0},
 	};
 	char dir[] = "/tmp/g44bench.XXXXXX", conf[128], sock[128], err[512];
@@ -208,6 +211,13 @@ main(int argc, char **argv)
 		case 'H':
 			b.hugepages = true;
 			break;
+		case 'R':
+			b.reps = (unsigned)strtoul(optarg, NULL, 10);
+			if (b.reps < 1 || b.reps > BENCH_MAX_REPS) {
+				usage(stderr);
+				return 2;
+			}
+			break;
 		case 'h':
 			usage(stdout);
 			return 0;
@@ -218,6 +228,8 @@ main(int argc, char **argv)
 	}
 	if (peers == NULL)
 		peers = b.quick ? "1,1000,10000" : "1,1000,10000,100000";
+	if (b.reps == 0)
+		b.reps = b.quick ? 1 : 3;
 	if (optind != argc || parse_list(peers, b.peers, BENCH_MAX_STAGES, &b.n_stages, false) ||
 	    parse_list(sizes, b.sizes, BENCH_MAX_SIZES, &b.n_sizes, true)) {
 		usage(stderr);

@@ -23,6 +23,7 @@ enum {
 	BENCH_TX_RING = 16384,      /* engine -> generator */
 	BENCH_GEN_LCORE = 2,        /* the generator (on core 0, as the main lcore) */
 	BENCH_FLOOD_PEERS = 1000,   /* established peers beside the flood */
+	BENCH_MAX_REPS = 9,
 };
 
 /* A port of the system under test, seen from the generator: the engine's
@@ -51,6 +52,8 @@ struct bench_run {
 	double full_ratio;          /* share of generator polls that met a full rx ring */
 	double offered_mpps;        /* the rate the generator sent at */
 	double pace_pps;            /* 0: as fast as the port takes them */
+	unsigned reps;              /* full-load runs; the figures are the median's */
+	double mpps_min, mpps_max;
 	double lat_load_mpps;       /* the rate the latency was measured at */
 	double lat_p50_us, lat_p99_us, lat_p999_us;
 	uint64_t lat_samples;
@@ -82,6 +85,7 @@ struct bench {
 	bool quick, flood;
 	bool cold;                  /* frames from DRAM, not warmed as a NIC would */
 	bool hugepages;             /* EAL --in-memory on hugepages, else --no-huge */
+	unsigned reps;              /* full-load runs per figure (median) */
 	bool e2e;                   /* over the wire: no latency, no engine counters */
 	const char *label;          /* the system under test (end to end) */
 	const char *json_path;

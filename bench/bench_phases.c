@@ -26,7 +26,8 @@
 enum {
 	DATAROOM = RTE_PKTMBUF_HEADROOM + 1664, /* 1420 B inner + every header + tag */
 	HS_WINDOW = 128,                        /* initiations in flight (no "under load") */
-	REHANDSHAKE_S = 90,                     /* well inside REJECT_AFTER_TIME */
+	REHANDSHAKE_S = 140,                    /* inside REJECT_AFTER_TIME (180 s) with room
+						 * for a run and its repetitions */
 };
 
 static struct rte_mempool *pool;
@@ -696,6 +697,67 @@ e2e_search(struct bench_run *best, unsigned n_peers, unsigned size, bool encrypt
 	}
 }
 
+/* Sessions older than REHANDSHAKE_S are made again before a run: a long
+ * stage (100 000 peers, repetitions) outlives the first ones, and a POP
+ * rejects keys at 180 s. */
+static void
+refresh(unsigned n_peers)
+{
+	struct bench_hs hs;
+
+	if (handshake(n_peers, &hs) == 0 && hs.peers > 0) {
+		confirm(n_peers);
+		fprintf(stderr, "\r\033[K[bench] %6u peers: %u sessions made again (older than %u s)\n",
+			n_peers, hs.completed, (unsigned)REHANDSHAKE_S);
+	}
+}
+
+/* The full-load phase again, freshly sealed, b.reps times in all; r keeps
+ * the run with the median rate (a VM's neighbours move single runs by tens
+ * of percent) and the spread of all of them. */
+static void
+repeat(struct bench_run *r, struct rte_mbuf **pkts, unsigned n)
+{
+	struct bench_run all[BENCH_MAX_REPS];
+	unsigned reps = b.reps < 1 ? 1 : b.reps > BENCH_MAX_REPS ? BENCH_MAX_REPS : b.reps, got = 1;
+
+	all[0] = *r;
+	for (unsigned i = 1; i < reps && b.error[0] == '\0'; i++) {
+		struct bench_run t = *r;
+		uint64_t bytes;
+
+		refresh(r->peers);
+		bench_progress("%u peers: full load again (%u of %u)", r->peers, i + 1, reps);
+		bytes = build(r->peers, r->size, r->encrypt, pkts, n);
+		if (bytes == 0)
+			break;
+		timed(&t, pkts, n, bytes);
+		settle(0);
+		all[got++] = t;
+	}
+	/* insertion sort by rate, then the middle one */
+	for (unsigned i = 1; i < got; i++)
+		for (unsigned j = i; j > 0 && all[j].mpps < all[j - 1].mpps; j--) {
+			struct bench_run x = all[j];
+
+			all[j] = all[j - 1];
+			all[j - 1] = x;
+		}
+	{
+		struct bench_run med = all[got / 2];
+
+		med.lat_load_mpps = r->lat_load_mpps;
+		med.lat_p50_us = r->lat_p50_us;
+		med.lat_p99_us = r->lat_p99_us;
+		med.lat_p999_us = r->lat_p999_us;
+		med.lat_samples = r->lat_samples;
+		*r = med;
+	}
+	r->reps = got;
+	r->mpps_min = all[0].mpps;
+	r->mpps_max = all[got - 1].mpps;
+}
+
 static void
 data_run(unsigned n_peers, unsigned size, bool encrypt)
 {
@@ -722,6 +784,7 @@ data_run(unsigned n_peers, unsigned size, bool encrypt)
 			r->received, r->sent);
 		return;
 	}
+	refresh(n_peers);
 	bench_progress("%u peers, %s, %s: sealing %u packets", n_peers, sz,
 		       encrypt ? "encrypt" : "decrypt", n + n_lat);
 	bytes = pkts != NULL ? build(n_peers, size, encrypt, pkts, n + n_lat) : 0;
@@ -740,6 +803,7 @@ data_run(unsigned n_peers, unsigned size, bool encrypt)
 		latency(r, pkts + n, n_lat);
 	}
 	settle(0);
+	repeat(r, pkts, n);
 	b.n_runs++;
 	free(pkts);
 	fprintf(stderr, "\r\033[K[bench] %s%6u peers %-5s %s: %6.3f Mpps %6.2f Gbit/s %5.0f cyc/pkt",
