@@ -53,6 +53,7 @@ struct bench_run {
 	double offered_mpps;        /* the rate the generator sent at */
 	double pace_pps;            /* 0: as fast as the port takes them */
 	unsigned reps;              /* full-load runs; the figures are the median's */
+	bool generator_bound;       /* end to end: all the generator sent came through */
 	double mpps_min, mpps_max;
 	double lat_load_mpps;       /* the rate the latency was measured at */
 	double lat_p50_us, lat_p99_us, lat_p999_us;

@@ -682,8 +682,9 @@ e2e_search(struct bench_run *best, unsigned n_peers, unsigned size, bool encrypt
 		ok = r.sent > 0 && (double)r.received >= 0.99 * (double)r.sent;
 		if (t == 0) { /* full speed: the generator's ceiling */
 			hi = r.offered_mpps * 1e6;
-			if (ok) {
+			if (ok) { /* took all the generator could send: a lower bound */
 				*best = r;
+				best->generator_bound = true;
 				return;
 			}
 			continue;

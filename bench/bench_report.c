@@ -28,7 +28,7 @@ runs_json(void)
 		json_t *size = r->size == BENCH_IMIX ? json_string("imix") : json_integer(r->size);
 
 		json_array_append_new(
-			a, json_pack("{sI so ss sf sf sf sI sI sI sf sf sf sI sf sf s{sf sf sf sf sI}}", "peers",
+			a, json_pack("{sI so ss sf sf sf sI sI sI sf sf sf sI sf sf sb s{sf sf sf sf sI}}", "peers",
 				     (json_int_t)r->peers, "size", size, "direction",
 				     r->encrypt ? "encrypt" : "decrypt", "mpps", r->mpps, "gbps",
 				     r->gbps, "cycles_per_packet", r->cycles_per_pkt, "sent",
@@ -36,7 +36,8 @@ runs_json(void)
 				     "engine_drops", (json_int_t)r->engine_drops, "seconds",
 				     r->seconds, "generator_full_ratio", r->full_ratio, "offered_mpps",
 				     r->offered_mpps, "reps", (json_int_t)r->reps, "mpps_min",
-				     r->mpps_min, "mpps_max", r->mpps_max, "latency",
+				     r->mpps_min, "mpps_max", r->mpps_max, "generator_bound",
+				     r->generator_bound, "latency",
 				     "load_mpps", r->lat_load_mpps, "p50_us", r->lat_p50_us,
 				     "p99_us", r->lat_p99_us, "p999_us", r->lat_p999_us, "samples",
 				     (json_int_t)r->lat_samples));

@@ -72,8 +72,10 @@ def main():
 
     targets = []
 
-    def target(name, value, goal, unit="", higher=True, why=""):
+    def target(name, value, goal, unit="", higher=True, why="", bound=False):
         ok = None if value is None else (value >= goal if higher else value <= goal)
+        if bound and ok is False:
+            ok = None  # a lower bound under the goal says nothing
         targets.append((name, value, goal, unit, ok, why))
 
     # ---- raw limit ----
@@ -176,17 +178,24 @@ def main():
             a = run(g, r["peers"], r["size"], r["direction"])
             b = run(wg, r["peers"], r["size"], r["direction"])
             ratio = a["mpps"] / b["mpps"] if a and b and b["mpps"] > 0 else None
+            bound = bool(a and a.get("generator_bound"))
+            ge = "≥ " if bound else ""
             w(f"| {r['peers']} | {sname(r['size'])} | {r['direction']} | "
-              f"{fmt(a and a['mpps'])} | {fmt(b and b['mpps'])} | "
-              f"{'–' if ratio is None else f'{ratio:.1f}×'} | "
+              f"{ge}{fmt(a and a['mpps'])} | {fmt(b and b['mpps'])} | "
+              f"{'–' if ratio is None else f'{ge}{ratio:.1f}×'} | "
               f"{fmt(a and a['offered_mpps'])} / {fmt(b and b['offered_mpps'])} |")
             if ratio is not None:
-                target(f"end to end {sname(r['size'])} {r['direction']}: ≥ 3× wireguard-go",
-                       ratio, 3, "×")
+                target(f"end to end {sname(r['size'])} {r['direction']}: ≥ 3× wireguard-go"
+                       + (" (gate44-dp took all the generator sent: a lower bound)" if bound
+                          else ""),
+                       ratio, 3, "×", bound=bound)
         w("\ngate44-dp reads and writes the veths with net_af_packet (a copy through the "
           "kernel each way); wireguard-go uses a UDP socket and a TUN device and the "
-          "kernel forwards around it. Both lose what they cannot take: the rate is what "
-          "came out at the generator's full offered load.\n")
+          "kernel forwards around it. Each figure is the highest rate with at most 1% "
+          "lost (a binary search of paced trials). \"≥\": gate44-dp took everything the "
+          "generator could send at full speed — the generator, sending through af_packet "
+          "on the core it shares with the kernel's veth work, is the limit, and the ratio "
+          "is a lower bound.\n")
 
     # ---- targets ----
     if targets:
@@ -195,7 +204,9 @@ def main():
         w("|---|---|---|---|")
         for name, value, goal, unit, ok, why in targets:
             meas = "–" if value is None else f"{value:.1f}{unit}"
-            if ok is None:
+            if ok is None and value is not None:
+                verdict = "not shown: the generator is the limit"
+            elif ok is None:
                 verdict = "not measured"
             elif ok:
                 verdict = "yes"
