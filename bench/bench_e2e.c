@@ -110,6 +110,7 @@ main(int argc, char **argv)
 		{"peers", required_argument, NULL, 'p'},
 		{"sizes", required_argument, NULL, 's'},
 		{"quick", no_argument, NULL, 'q'},
+		{"smoke", no_argument, NULL, 'S'},
 		{"json", required_argument, NULL, 'j'},
 		{"help", no_argument, NULL, 'h'},
 		{NULL, 0, NULL, 0},
@@ -142,6 +143,7 @@ main(int argc, char **argv)
 		case 'p': peers = optarg; break;
 		case 's': sizes = optarg; break;
 		case 'q': b.quick = true; break;
+		case 'S': b.quick = b.smoke = true; break;
 		case 'j': b.json_path = optarg; break;
 		case 'h': usage(stdout); return 0;
 		default: usage(stderr); return 2;

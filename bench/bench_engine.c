@@ -74,6 +74,7 @@ usage(FILE *f)
 		"usage: gate44-bench-engine [--quick] [--json FILE] [--peers LIST] [--sizes LIST]\n"
 		"                           [--no-flood] [--cold] [--hugepages] [--reps N]\n"
 		"  --quick        fewer packets and at most 10 000 peers (about a minute)\n"
+		"  --smoke        a few thousand packets per run: checks the harness works\n"
 		"  --peers LIST   established peers per stage, e.g. 1,1000,10000,100000\n"
 		"  --sizes LIST   inner IPv4 packet sizes, e.g. 64,512,1420,imix\n"
 		"  --json FILE    write every figure there\n"
@@ -175,6 +176,7 @@ main(int argc, char **argv)
 {
 	static const struct option opts[] = {
 		{"quick", no_argument, NULL, 'q'},   {"json", required_argument, NULL, 'j'},
+		{"smoke", no_argument, NULL, 'S'},
 		{"peers", required_argument, NULL, 'p'}, {"sizes", required_argument, NULL, 's'},
 		{"no-flood", no_argument, NULL, 'F'}, {"help", no_argument, NULL, 'h'},
 		{"cold", no_argument, NULL, 'C'},
@@ -192,6 +194,9 @@ main(int argc, char **argv)
 		switch (c) {
 		case 'q':
 			b.quick = true;
+			break;
+		case 'S': /* the harness itself under test: every part, few packets */
+			b.quick = b.smoke = true;
 			break;
 		case 'j':
 			b.json_path = optarg;

@@ -84,6 +84,7 @@ struct bench {
 	unsigned peers[BENCH_MAX_STAGES], n_stages;
 	unsigned sizes[BENCH_MAX_SIZES], n_sizes;
 	bool quick, flood;
+	bool smoke;                 /* a few thousand packets a run: does it work (tests) */
 	bool cold;                  /* frames from DRAM, not warmed as a NIC would */
 	bool hugepages;             /* EAL --in-memory on hugepages, else --no-huge */
 	unsigned reps;              /* full-load runs per figure (median) */

@@ -79,7 +79,7 @@ run_packets(unsigned size)
 		n = 1000000;
 	else
 		n = 600000;
-	return b.quick ? n / 4 : n;
+	return b.smoke ? 20000 : b.quick ? n / 4 : n;
 }
 
 /* rte_pktmbuf_pool_create, but objects may straddle pages: without
@@ -115,7 +115,7 @@ make_pool(const char *name, unsigned n)
 static unsigned
 lat_packets(void)
 {
-	return b.e2e ? 0 : b.quick ? 50000 : 200000;
+	return b.e2e ? 0 : b.smoke ? 2000 : b.quick ? 50000 : 200000;
 }
 
 unsigned
@@ -659,7 +659,7 @@ static void
 e2e_search(struct bench_run *best, unsigned n_peers, unsigned size, bool encrypt)
 {
 	double lo = 0, hi = 0, dur = b.quick ? 0.25 : 0.5;
-	unsigned trials = b.quick ? 5 : 7;
+	unsigned trials = b.smoke ? 4 : b.quick ? 5 : 7;
 
 	for (unsigned t = 0; t <= trials; t++) {
 		struct bench_run r = *best;

@@ -5,7 +5,7 @@
 # 1), then wireguard-go pinned to core 1 with the kernel forwarding around
 # it — the same peers, the same frames, the same counts.
 #
-#   bench/e2e.sh OUTDIR [--quick] [--peers N] [--sizes LIST]
+#   bench/e2e.sh OUTDIR [--quick|--smoke] [--peers N] [--sizes LIST]
 #
 # Writes OUTDIR/e2e-gate44-dp.json and OUTDIR/e2e-wireguard-go.json.
 # Root only; removes its namespaces on exit. A benchmark, not a test.
@@ -19,6 +19,7 @@ quick="" peers=100 sizes="64,512,1420"
 while [ $# -gt 0 ]; do
 	case $1 in
 	--quick) quick=--quick ;;
+	--smoke) quick=--smoke ;;
 	--peers) peers=$2; shift ;;
 	--sizes) sizes=$2; shift ;;
 	*) echo "bench/e2e.sh: unknown argument $1" >&2; exit 2 ;;
