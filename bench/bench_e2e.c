@@ -157,19 +157,8 @@ main(int argc, char **argv)
 		usage(stderr);
 		return 2;
 	}
-	b.n_stages = 1;
-	b.peers[0] = (unsigned)strtoul(peers, NULL, 10);
-	b.n_sizes = 0;
-	{
-		char buf[128], *save = NULL;
-
-		snprintf(buf, sizeof(buf), "%s", sizes);
-		for (char *t = strtok_r(buf, ",", &save); t && b.n_sizes < BENCH_MAX_SIZES;
-		     t = strtok_r(NULL, ",", &save))
-			b.sizes[b.n_sizes++] = strcmp(t, "imix") == 0 ? BENCH_IMIX
-								      : (unsigned)strtoul(t, NULL, 10);
-	}
-	if (b.peers[0] == 0 || b.peers[0] > 100000 || b.n_sizes == 0) {
+	if (bench_parse_list(peers, b.peers, 1, &b.n_stages, false) != 0 || b.peers[0] > 100000 ||
+	    bench_parse_list(sizes, b.sizes, BENCH_MAX_SIZES, &b.n_sizes, true) != 0) {
 		usage(stderr);
 		return 2;
 	}

@@ -41,31 +41,6 @@
 static struct dp_engine engine;
 struct bench b;
 
-static int
-parse_list(const char *s, unsigned *v, unsigned max, unsigned *n, bool allow_imix)
-{
-	char buf[256], *save = NULL;
-
-	snprintf(buf, sizeof(buf), "%s", s);
-	*n = 0;
-	for (char *t = strtok_r(buf, ",", &save); t != NULL; t = strtok_r(NULL, ",", &save)) {
-		char *end;
-		unsigned long x;
-
-		if (*n >= max)
-			return -1;
-		if (allow_imix && strcmp(t, "imix") == 0) {
-			v[(*n)++] = BENCH_IMIX;
-			continue;
-		}
-		errno = 0;
-		x = strtoul(t, &end, 10);
-		if (errno != 0 || *end != '\0' || x == 0 || x > 10000000)
-			return -1;
-		v[(*n)++] = (unsigned)x;
-	}
-	return *n == 0 ? -1 : 0;
-}
 
 static void
 usage(FILE *f)
@@ -235,8 +210,8 @@ main(int argc, char **argv)
 		peers = b.quick ? "1,1000,10000" : "1,1000,10000,100000";
 	if (b.reps == 0)
 		b.reps = b.quick ? 1 : 3;
-	if (optind != argc || parse_list(peers, b.peers, BENCH_MAX_STAGES, &b.n_stages, false) ||
-	    parse_list(sizes, b.sizes, BENCH_MAX_SIZES, &b.n_sizes, true)) {
+	if (optind != argc || bench_parse_list(peers, b.peers, BENCH_MAX_STAGES, &b.n_stages, false) ||
+	    bench_parse_list(sizes, b.sizes, BENCH_MAX_SIZES, &b.n_sizes, true)) {
 		usage(stderr);
 		return 2;
 	}

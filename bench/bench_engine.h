@@ -108,6 +108,9 @@ struct bench {
 
 extern struct bench b;
 
+/* "1,1000,10000" (and "imix" when allowed) into v[0..*n), at most max
+ * numbers of 1..10 000 000: 0, or -1 on anything else. */
+int bench_parse_list(const char *s, unsigned *v, unsigned max, unsigned *n, bool allow_imix);
 int bench_setup_gen(unsigned max_peers);
 /* The generator's packet pool for max_peers peers: buffers, bytes. */
 unsigned bench_pool_mbufs(unsigned max_peers);

@@ -33,6 +33,32 @@ enum {
 static struct rte_mempool *pool;
 static unsigned pool_size;
 
+int
+bench_parse_list(const char *s, unsigned *v, unsigned max, unsigned *n, bool allow_imix)
+{
+	char buf[256], *save = NULL;
+
+	snprintf(buf, sizeof(buf), "%s", s);
+	*n = 0;
+	for (char *t = strtok_r(buf, ",", &save); t != NULL; t = strtok_r(NULL, ",", &save)) {
+		char *end;
+		unsigned long x;
+
+		if (*n >= max)
+			return -1;
+		if (allow_imix && strcmp(t, "imix") == 0) {
+			v[(*n)++] = BENCH_IMIX;
+			continue;
+		}
+		errno = 0;
+		x = strtoul(t, &end, 10);
+		if (errno != 0 || *end != '\0' || x == 0 || x > 10000000)
+			return -1;
+		v[(*n)++] = (unsigned)x;
+	}
+	return *n == 0 ? -1 : 0;
+}
+
 void
 bench_progress(const char *fmt, ...)
 {

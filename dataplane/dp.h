@@ -121,7 +121,6 @@ struct wg_peer_stamps {
 struct wg_peer {
 	uint32_t id;
 	uint16_t wg_if;
-	uint16_t owner;               /* worker index */
 	bool in_use;
 	uint8_t public_key[WG_KEY_LEN];
 	uint8_t psk[WG_KEY_LEN];

@@ -159,10 +159,7 @@ dp_worker_loop(void *arg)
 		/* not saturated: send what is buffered now rather than wait for a
 		 * full burst or the drain timer (latency); under load the tx
 		 * buffers fill and go out in full bursts anyway */
-		if (!busy) {
-			dp_tx_flush(lc);
-			lc->drain_tsc = now;
-		} else if (now - lc->drain_tsc > drain) {
+		if (!busy || now - lc->drain_tsc > drain) {
 			dp_tx_flush(lc);
 			lc->drain_tsc = now;
 		}

@@ -123,8 +123,17 @@ dp_now_ns(void)
 	return (uint64_t)((double)rte_rdtsc() * 1e9 / (double)dp_eng->tsc_hz);
 }
 
-/* The worker that owns peer id (wg_peer_set stores the same in p->owner):
- * computed, so the data path need not read the peer to know where it goes. */
+/* The worker that owns peer id: computed, not stored, so the data path
+ * need not read the peer to know where a packet goes. */
+/* now - t, or 0 when t is later: another lcore may stamp with a clock read
+ * after `now`, and an unsigned difference would wrap to "centuries ago"
+ * (a session zeroed or its keys expired a microsecond after its birth). */
+static inline uint64_t
+dp_ns_since(uint64_t now, uint64_t t)
+{
+	return now > t ? now - t : 0;
+}
+
 static inline uint16_t
 dp_peer_owner(uint32_t id)
 {

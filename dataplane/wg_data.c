@@ -130,19 +130,11 @@ want_handshake(struct wg_peer *p)
 	}
 }
 
-/* A keypair's age at now. The main lcore may install it after this burst
- * read its clock: it is then 0, not an unsigned wrap to "expired". */
-static inline uint64_t
-kp_age(const struct wg_keypair *kp, uint64_t now)
-{
-	return now > kp->birth_ns ? now - kp->birth_ns : 0;
-}
-
 static inline bool
 kp_can_send(const struct wg_keypair *kp, uint64_t now)
 {
 	return kp != NULL && (kp->initiator || kp->confirmed) &&
-	       kp_age(kp, now) < (uint64_t)WG_REJECT_AFTER_TIME_S * 1000000000ULL &&
+	       dp_ns_since(now, kp->birth_ns) < (uint64_t)WG_REJECT_AFTER_TIME_S * 1000000000ULL &&
 	       kp->send_counter < WG_REJECT_AFTER_MESSAGES;
 }
 
@@ -243,7 +235,7 @@ wg_decrypt_burst(struct dp_lcore *lc, struct rte_mbuf **pkts, unsigned n)
 				continue;
 			}
 		}
-		if (kp_age(kp, now) >= (uint64_t)WG_REJECT_AFTER_TIME_S * 1000000000ULL) {
+		if (dp_ns_since(now, kp->birth_ns) >= (uint64_t)WG_REJECT_AFTER_TIME_S * 1000000000ULL) {
 			dp_drop(lc, m, DP_DROP_WG_KEY_EXPIRED);
 			continue;
 		}
@@ -502,7 +494,7 @@ wg_encrypt_flush(struct dp_lcore *lc)
 		};
 		kp->send_counter++;
 		if (kp->initiator && (kp->send_counter > WG_REKEY_AFTER_MESSAGES ||
-				      kp_age(kp, now) >
+				      dp_ns_since(now, kp->birth_ns) >
 					      (uint64_t)WG_REKEY_AFTER_TIME_S * 1000000000ULL))
 			want_handshake(p);
 		peers[nlive] = p;

@@ -75,7 +75,7 @@ keypair_ready(struct dp_lcore *lc, struct wg_peer *p, struct wg_keypair *kp,
 	p->last_handshake_ns = (uint64_t)time(NULL) * NS;
 	p->last_handshake_mono_ns = now;
 	p->hs_attempts = 0;
-	if (!dp_worker_event(p->owner, DP_EV_KEYPAIR_NEW, p->id, kp)) {
+	if (!dp_worker_event(dp_peer_owner(p->id), DP_EV_KEYPAIR_NEW, p->id, kp)) {
 		lc->stats.drops[DP_DROP_HANDOFF_RING_FULL]++;
 		wg_kp_release(dp_eng, kp);
 	}
@@ -298,16 +298,6 @@ wg_handshake_initiate(struct dp_lcore *lc, struct wg_peer *p, bool retry)
 	send_msg(lc, p, p->wg_if, &msg, sizeof(msg), &ep);
 }
 
-/* now - t, or 0 when t is later: workers and the handshake path stamp
- * with clocks read after the main loop's `now`, and an unsigned
- * difference would wrap to "centuries ago" (zeroing a session made a
- * microsecond earlier). */
-static inline uint64_t
-since(uint64_t now, uint64_t t)
-{
-	return now > t ? now - t : 0;
-}
-
 /* The timers of one peer, from its stamps (Linux timers.c semantics). */
 static void
 peer_timers(struct dp_lcore *lc, struct wg_peer *p, uint64_t now)
@@ -342,15 +332,15 @@ peer_timers(struct dp_lcore *lc, struct wg_peer *p, uint64_t now)
 
 	/* send_keepalive: data came in and we sent nothing back for 10 s */
 	if (data_rx > last_tx &&
-	    since(now, data_rx) >= (uint64_t)WG_KEEPALIVE_TIMEOUT_S * NS &&
+	    dp_ns_since(now, data_rx) >= (uint64_t)WG_KEEPALIVE_TIMEOUT_S * NS &&
 	    p->keepalive_req_ns < data_rx) {
 		p->keepalive_req_ns = now;
-		dp_worker_event(p->owner, DP_EV_KEEPALIVE, p->id, NULL);
+		dp_worker_event(dp_peer_owner(p->id), DP_EV_KEEPALIVE, p->id, NULL);
 	}
 
 	/* new_handshake: we sent data and heard nothing for KEEPALIVE + REKEY_TIMEOUT */
 	if (data_tx > last_rx &&
-	    since(now, data_tx) >= (uint64_t)(WG_KEEPALIVE_TIMEOUT_S + WG_REKEY_TIMEOUT_S) * NS &&
+	    dp_ns_since(now, data_tx) >= (uint64_t)(WG_KEEPALIVE_TIMEOUT_S + WG_REKEY_TIMEOUT_S) * NS &&
 	    p->hs_local_index == 0 && p->new_hs_req_ns < data_tx) {
 		p->new_hs_req_ns = now;
 		wg_handshake_initiate(lc, p, false);
@@ -358,27 +348,27 @@ peer_timers(struct dp_lcore *lc, struct wg_peer *p, uint64_t now)
 
 	/* rekey on receive: the initiator's keys near REJECT_AFTER_TIME */
 	if (birth != 0 && st->cur_initiator && data_rx > birth &&
-	    since(now, birth) >= (uint64_t)(WG_REJECT_AFTER_TIME_S - WG_KEEPALIVE_TIMEOUT_S -
+	    dp_ns_since(now, birth) >= (uint64_t)(WG_REJECT_AFTER_TIME_S - WG_KEEPALIVE_TIMEOUT_S -
 					    WG_REKEY_TIMEOUT_S) * NS &&
 	    p->hs_local_index == 0)
 		wg_handshake_initiate(lc, p, false);
 
 	/* persistent keepalive */
 	if (p->persistent_keepalive != 0 &&
-	    since(now, RTE_MAX(last_tx, p->keepalive_req_ns)) >=
+	    dp_ns_since(now, RTE_MAX(last_tx, p->keepalive_req_ns)) >=
 		    (uint64_t)p->persistent_keepalive * NS) {
 		p->keepalive_req_ns = now;
 		if (birth != 0)
-			dp_worker_event(p->owner, DP_EV_KEEPALIVE, p->id, NULL);
+			dp_worker_event(dp_peer_owner(p->id), DP_EV_KEEPALIVE, p->id, NULL);
 		else
 			wg_handshake_initiate(lc, p, false);
 	}
 
 	/* zero_key_material: nothing new for 3 x REJECT_AFTER_TIME */
 	if (p->last_handshake_mono_ns != 0 &&
-	    since(now, p->last_handshake_mono_ns) >= (uint64_t)WG_KEY_ZERO_AFTER_S * NS) {
+	    dp_ns_since(now, p->last_handshake_mono_ns) >= (uint64_t)WG_KEY_ZERO_AFTER_S * NS) {
 		p->last_handshake_mono_ns = 0;
-		dp_worker_event(p->owner, DP_EV_KEYS_ZERO, p->id, NULL);
+		dp_worker_event(dp_peer_owner(p->id), DP_EV_KEYS_ZERO, p->id, NULL);
 	}
 }
 

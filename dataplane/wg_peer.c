@@ -129,7 +129,6 @@ wg_peer_set(struct dp_engine *e, const struct dp_peer_conf *c)
 		memset(&p->st, 0, sizeof(p->st));
 		p->id = id;
 		p->wg_if = c->wg_if;
-		p->owner = dp_peer_owner(id);
 		memcpy(p->public_key, c->public_key, WG_KEY_LEN);
 		/* the initiator's static-static DH, once for all its handshakes */
 		p->ss_valid = cr_x25519(p->ss, e->wg[c->wg_if].self.priv, c->public_key) == 0;
@@ -177,7 +176,7 @@ wg_peer_remove(struct dp_engine *e, struct wg_peer *p)
 	/* the owner drops its keypairs (reporting each as retired) and staged
 	 * packets, then reports DP_MEV_PEER_RELEASED: only then is the id
 	 * free again (wg_peer_id_release) */
-	if (!dp_worker_event(p->owner, DP_EV_PEER_FLUSH, p->id, NULL))
+	if (!dp_worker_event(dp_peer_owner(p->id), DP_EV_PEER_FLUSH, p->id, NULL))
 		wg_peer_id_release(e, p->id); /* nothing can reach it: ring full means the
 						 worker is gone */
 	e->n_peers--;
