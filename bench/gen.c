@@ -129,25 +129,6 @@ gen_initiation(struct gen *g, uint32_t i, struct rte_mbuf *m)
 	return 0;
 }
 
-/* The UDP payload of an Ethernet/IPv4/UDP frame, or NULL. */
-static const uint8_t *
-udp_payload(struct rte_mbuf *m, uint32_t *len)
-{
-	const struct rte_ether_hdr *eth = rte_pktmbuf_mtod(m, const struct rte_ether_hdr *);
-	const struct rte_ipv4_hdr *ip = (const struct rte_ipv4_hdr *)(eth + 1);
-	uint32_t ihl;
-
-	if (rte_pktmbuf_data_len(m) < OUTER_HDR ||
-	    eth->ether_type != rte_cpu_to_be_16(RTE_ETHER_TYPE_IPV4) ||
-	    ip->next_proto_id != IPPROTO_UDP)
-		return NULL;
-	ihl = (uint32_t)(ip->version_ihl & 0xf) * 4;
-	if (RTE_ETHER_HDR_LEN + ihl + sizeof(struct rte_udp_hdr) > rte_pktmbuf_data_len(m))
-		return NULL;
-	*len = rte_pktmbuf_data_len(m) - RTE_ETHER_HDR_LEN - ihl - (uint32_t)sizeof(struct rte_udp_hdr);
-	return (const uint8_t *)ip + ihl + sizeof(struct rte_udp_hdr);
-}
-
 int
 gen_response(struct gen *g, const struct cr_wg_msg_response *r, uint32_t *peer, uint64_t now_ns)
 {
@@ -170,38 +151,6 @@ gen_response(struct gen *g, const struct cr_wg_msg_response *r, uint32_t *peer, 
 	p->established_ns = now_ns ? now_ns : 1;
 	*peer = idx;
 	return 0;
-}
-
-int
-gen_input(struct gen *g, struct rte_mbuf *m, uint32_t *peer, uint64_t now_ns)
-{
-	uint32_t len, idx;
-	const uint8_t *msg = udp_payload(m, &len);
-
-	if (msg == NULL || len < 4)
-		return 0;
-	switch (msg[0]) {
-	case WG_MSG_RESPONSE: {
-		int rc;
-
-		if (len != sizeof(struct cr_wg_msg_response))
-			return 0;
-		rc = gen_response(g, (const struct cr_wg_msg_response *)msg, peer, now_ns);
-		return rc == 0 ? 1 : rc == -EBADMSG ? rc : 0;
-	}
-	case WG_MSG_COOKIE:
-		return 2;
-	case WG_MSG_DATA:
-		if (len < WG_MSG_DATA_HDR_LEN + WG_AEAD_TAG_LEN)
-			return 0;
-		idx = rte_le_to_cpu_32(((const struct cr_wg_msg_data_hdr *)msg)->receiver) -
-		      g->index_base;
-		if (idx < g->n_peers)
-			*peer = idx;
-		return 3;
-	default:
-		return 0;
-	}
 }
 
 void

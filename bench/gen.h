@@ -66,11 +66,6 @@ void gen_fini(struct gen *g);
 /* Frame an initiation from peer i (fresh ephemeral, TAI64N now) into m:
  * Ethernet / IPv4 / UDP to the POP. 0 or -errno. */
 int gen_initiation(struct gen *g, uint32_t i, struct rte_mbuf *m);
-/* Take a frame from the POP. Return: 1 a response to one of our pending
- * initiations (the peer now has keys; *peer set), 2 a cookie reply, 3 a
- * transport data message (*peer set when the index is ours), 0 anything
- * else, -errno a response that did not authenticate. */
-int gen_input(struct gen *g, struct rte_mbuf *m, uint32_t *peer, uint64_t now_ns);
 
 /* Consume the POP's response to a pending initiation: 0 (the peer has
  * keys; *peer set), -ENOENT (not ours, or not pending), -EBADMSG. */

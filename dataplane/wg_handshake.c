@@ -81,16 +81,22 @@ keypair_ready(struct dp_lcore *lc, struct wg_peer *p, struct wg_keypair *kp,
 	}
 }
 
-/* The precomputed static-static DH of a known peer (cr_noise_ss_fn). */
+/* Looks the initiator up once its static key is known: the precomputed
+ * static-static DH for the handshake, the peer for the caller. */
+struct ss_lookup {
+	const struct dp_wg_if *wif;
+	struct wg_peer *peer;         /* NULL: unknown (or not looked up yet) */
+};
+
 static int
 peer_ss(void *ctx, const uint8_t remote_s[WG_KEY_LEN], uint8_t out[WG_KEY_LEN])
 {
-	const struct dp_wg_if *wif = ctx;
-	const struct wg_peer *p = wg_peer_find(dp_eng, wif->index, remote_s);
+	struct ss_lookup *l = ctx;
 
-	if (p == NULL || !p->ss_valid)
+	l->peer = wg_peer_find(dp_eng, l->wif->index, remote_s);
+	if (l->peer == NULL || !l->peer->ss_valid)
 		return -ENOENT;
-	memcpy(out, p->ss, WG_KEY_LEN);
+	memcpy(out, l->peer->ss, WG_KEY_LEN);
 	return 0;
 }
 
@@ -105,12 +111,14 @@ consume_initiation(struct dp_lcore *lc, struct dp_wg_if *wif, const struct dp_me
 	struct wg_peer *p;
 	uint8_t ts[WG_TAI64N_LEN];
 	uint32_t sender;
+	struct ss_lookup look = {.wif = wif};
 
-	if (cr_wg_initiation_consume_ss(&hs, &wif->self, msg, &sender, ts, peer_ss, wif) != 0) {
+	/* on success the lookup has run: the static key decrypted before ss */
+	if (cr_wg_initiation_consume_ss(&hs, &wif->self, msg, &sender, ts, peer_ss, &look) != 0) {
 		lc->stats.drops[DP_DROP_WG_HS_INVALID]++;
 		return;
 	}
-	p = wg_peer_find(dp_eng, wif->index, hs.remote_s);
+	p = look.peer;
 	if (p == NULL) {
 		lc->stats.drops[DP_DROP_WG_HS_UNKNOWN_PEER]++;
 		goto out;
